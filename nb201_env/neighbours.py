@@ -1,0 +1,61 @@
+"""Move around the search space: uniform sampling, single-edge mutation and neighbourhoods.
+
+All functions take and return official indices (ints or int arrays) so that search agents stay in the
+canonical encoding; randomness comes only from the ``numpy.random.Generator`` passed in.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+
+from nb201_env.space import NUM_ARCHS, NUM_EDGES, NUM_OPS, Arch, all_ops, ops_to_index
+
+
+def sample_indices(rng: np.random.Generator, size: int | None = None) -> int | np.ndarray:
+    """Draw architecture indices uniformly at random (one int, or an array of ``size``)."""
+    if size is None:
+        return int(rng.integers(NUM_ARCHS))
+    return rng.integers(NUM_ARCHS, size=size)
+
+
+def sample_arch(rng: np.random.Generator) -> Arch:
+    """Draw one architecture uniformly at random."""
+    return Arch(int(rng.integers(NUM_ARCHS)))
+
+
+@cache
+def neighbour_table() -> np.ndarray:
+    """Return the read-only ``(15625, 24)`` table of single-edge neighbours (edge-major, ops ascending)."""
+    ops = all_ops().astype(np.int64)
+    rows = []
+    for edge in range(NUM_EDGES):
+        for shift in range(1, NUM_OPS):
+            changed = ops.copy()
+            changed[:, edge] = (changed[:, edge] + shift) % NUM_OPS
+            rows.append(ops_to_index(changed))
+    table = np.stack(rows, axis=1)
+    # sort each row's 4 alternatives per edge by the new op id, so the layout is easy to describe
+    table = table.reshape(NUM_ARCHS, NUM_EDGES, NUM_OPS - 1)
+    new_ops = all_ops()[table, np.arange(NUM_EDGES)[None, :, None]]
+    table = np.take_along_axis(table, np.argsort(new_ops, axis=2, kind="stable"), axis=2)
+    table = table.reshape(NUM_ARCHS, NUM_EDGES * (NUM_OPS - 1))
+    table.flags.writeable = False
+    return table
+
+
+def neighbours(index: int) -> np.ndarray:
+    """Return the 24 architectures that differ from ``index`` in exactly one edge."""
+    Arch(index)  # validates the index with a clear error
+    return neighbour_table()[index]
+
+
+def mutate(index: int | np.ndarray, rng: np.random.Generator) -> int | np.ndarray:
+    """Change one uniformly chosen edge to a different op chosen uniformly (the NB201 REA mutation)."""
+    idx = np.asarray(index)
+    if np.any((idx < 0) | (idx >= NUM_ARCHS)):
+        raise ValueError(f"arch index out of range: valid indices are 0..{NUM_ARCHS - 1}, got {index!r}")
+    choice = rng.integers(NUM_EDGES * (NUM_OPS - 1), size=idx.shape)
+    out = neighbour_table()[idx, choice]
+    return int(out) if out.ndim == 0 else out

@@ -1,0 +1,228 @@
+"""The NAS-Bench-201 cell search space, in the official op, edge and index order.
+
+A cell is a DAG on 4 nodes; node ``i`` sums one op applied to each earlier node ``j < i``. That gives six
+edges, each carrying one of five ops, so 5**6 = 15,625 architectures. Everything in this package refers to an
+architecture by its **official index** (0..15624, the order of ``meta_archs`` in the official files); the
+:class:`Arch` type converts losslessly between that index, the official string, the six op ids and the
+one-hot / edge-matrix encodings.
+
+The official index order is ``CellStructure.gen_all`` (lexicographic over the six ops in edge order, edge
+(1<-0) most significant) followed by ``random.seed(88); random.shuffle(...)``. We reproduce it with a private
+``random.Random(88)`` so that no global random state is touched.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from functools import cache
+from typing import Final
+
+import numpy as np
+
+OPS: Final[tuple[str, ...]] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+"""The five candidate ops, in the official order (op id = position)."""
+
+NUM_OPS: Final = len(OPS)
+NUM_NODES: Final = 4
+EDGES: Final[tuple[tuple[int, int], ...]] = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
+"""The six edges as ``(to_node, from_node)``, in the order they appear in the official arch string."""
+
+NUM_EDGES: Final = len(EDGES)
+NUM_ARCHS: Final = NUM_OPS**NUM_EDGES
+NONE, SKIP, CONV1X1, CONV3X3, AVG_POOL = range(NUM_OPS)
+
+_OP_ID: Final = {name: i for i, name in enumerate(OPS)}
+_ARCH_STR_RE: Final = re.compile(r"^\|(\w+)~0\|\+\|(\w+)~0\|(\w+)~1\|\+\|(\w+)~0\|(\w+)~1\|(\w+)~2\|$")
+_POWERS: Final = NUM_OPS ** np.arange(NUM_EDGES - 1, -1, -1)  # edge 0 is the most significant digit
+
+
+@cache
+def _index_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Return (code_of_index, index_of_code), where code is the lexicographic position of the op tuple."""
+    order = list(range(NUM_ARCHS))
+    random.Random(88).shuffle(order)  # the official seeded shuffle, on a private generator
+    code_of_index = np.asarray(order, dtype=np.int64)
+    index_of_code = np.empty(NUM_ARCHS, dtype=np.int64)
+    index_of_code[code_of_index] = np.arange(NUM_ARCHS)
+    code_of_index.flags.writeable = False
+    index_of_code.flags.writeable = False
+    return code_of_index, index_of_code
+
+
+@cache
+def all_ops() -> np.ndarray:
+    """Return the op ids of every architecture as a read-only ``(15625, 6)`` uint8 array in index order."""
+    code_of_index, _ = _index_tables()
+    digits = (code_of_index[:, None] // _POWERS[None, :]) % NUM_OPS
+    table = digits.astype(np.uint8)
+    table.flags.writeable = False
+    return table
+
+
+def ops_to_index(ops: np.ndarray) -> np.ndarray:
+    """Map op ids of shape ``(..., 6)`` to official indices of shape ``(...)`` (vectorized, no checks)."""
+    codes = np.asarray(ops, dtype=np.int64) @ _POWERS
+    return _index_tables()[1][codes]
+
+
+def _format_arch_str(ops: tuple[int, ...]) -> str:
+    names = [OPS[o] for o in ops]
+    return "|{}~0|+|{}~0|{}~1|+|{}~0|{}~1|{}~2|".format(*names)
+
+
+def _check_ops(ops: object) -> tuple[int, ...]:
+    try:
+        values = tuple(int(o) for o in ops)  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        raise TypeError(f"ops must be a sequence of {NUM_EDGES} op ids in 0..{NUM_OPS - 1}, got {ops!r}") from None
+    if len(values) != NUM_EDGES or any(not 0 <= o < NUM_OPS for o in values):
+        raise ValueError(
+            f"ops must be {NUM_EDGES} op ids in 0..{NUM_OPS - 1} "
+            f"({', '.join(f'{i}={n}' for i, n in enumerate(OPS))}), got {ops!r}"
+        )
+    return values
+
+
+class Arch:
+    """One NB201 cell architecture; immutable, hashable, ordered by official index.
+
+    Build it with :meth:`from_index`, :meth:`from_str`, :meth:`from_ops`, :meth:`from_onehot` or
+    :meth:`from_edge_matrix`; every encoding converts back losslessly.
+    """
+
+    __slots__ = ("_index", "_ops")
+    _index: int
+    _ops: tuple[int, ...]
+
+    def __init__(self, index: int) -> None:
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"arch index must be an int in 0..{NUM_ARCHS - 1}, got {index!r}")
+        if not 0 <= index < NUM_ARCHS:
+            raise ValueError(f"arch index {index} is out of range: valid indices are 0..{NUM_ARCHS - 1}")
+        object.__setattr__(self, "_index", int(index))
+        object.__setattr__(self, "_ops", tuple(int(o) for o in all_ops()[index]))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Arch is immutable")
+
+    @classmethod
+    def from_index(cls, index: int) -> Arch:
+        """Build the architecture with this official index (0..15624)."""
+        return cls(index)
+
+    @classmethod
+    def from_ops(cls, ops: object) -> Arch:
+        """Build from six op ids (0..4) in official edge order."""
+        values = _check_ops(ops)
+        return cls(int(ops_to_index(np.asarray(values))))
+
+    @classmethod
+    def from_str(cls, arch_str: str) -> Arch:
+        """Parse the official string ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``."""
+        match = _ARCH_STR_RE.match(arch_str) if isinstance(arch_str, str) else None
+        if match is None:
+            raise ValueError(
+                f"not an NB201 arch string: {arch_str!r}; expected '|op~0|+|op~0|op~1|+|op~0|op~1|op~2|' "
+                f"with ops from {list(OPS)}"
+            )
+        bad = [name for name in match.groups() if name not in _OP_ID]
+        if bad:
+            raise ValueError(f"unknown op {bad[0]!r} in {arch_str!r}; valid ops are {list(OPS)}")
+        return cls.from_ops([_OP_ID[name] for name in match.groups()])
+
+    @classmethod
+    def from_onehot(cls, onehot: np.ndarray) -> Arch:
+        """Build from a ``(6, 5)`` one-hot matrix (one row per edge)."""
+        matrix = np.asarray(onehot)
+        if (
+            matrix.shape != (NUM_EDGES, NUM_OPS)
+            or not np.all((matrix == 0) | (matrix == 1))
+            or not np.all(matrix.sum(axis=1) == 1)
+        ):
+            raise ValueError(f"onehot must be a (6, 5) 0/1 matrix with exactly one 1 per row, got {matrix!r}")
+        return cls.from_ops(matrix.argmax(axis=1))
+
+    @classmethod
+    def from_edge_matrix(cls, matrix: np.ndarray) -> Arch:
+        """Build from a ``(4, 4)`` matrix with ``M[to, from]`` = op id and -1 off the six edges."""
+        m = np.asarray(matrix)
+        if m.shape != (NUM_NODES, NUM_NODES):
+            raise ValueError(f"edge matrix must have shape (4, 4), got {m.shape}")
+        mask = np.zeros((NUM_NODES, NUM_NODES), dtype=bool)
+        for to, frm in EDGES:
+            mask[to, frm] = True
+        if np.any(m[~mask] != -1):
+            raise ValueError("edge matrix must hold -1 everywhere except the six edges (to > from)")
+        return cls.from_ops([m[to, frm] for to, frm in EDGES])
+
+    @property
+    def index(self) -> int:
+        """The official index (0..15624)."""
+        return self._index
+
+    @property
+    def ops(self) -> tuple[int, ...]:
+        """The six op ids in official edge order."""
+        return self._ops
+
+    @property
+    def op_names(self) -> tuple[str, ...]:
+        """The six op names in official edge order."""
+        return tuple(OPS[o] for o in self._ops)
+
+    def to_str(self) -> str:
+        """Return the official arch string."""
+        return _format_arch_str(self._ops)
+
+    def onehot(self) -> np.ndarray:
+        """Return the ``(6, 5)`` float32 one-hot encoding (one row per edge)."""
+        out = np.zeros((NUM_EDGES, NUM_OPS), dtype=np.float32)
+        out[np.arange(NUM_EDGES), self._ops] = 1.0
+        return out
+
+    def edge_matrix(self) -> np.ndarray:
+        """Return the ``(4, 4)`` int8 matrix with ``M[to, from]`` = op id and -1 where there is no edge."""
+        out = np.full((NUM_NODES, NUM_NODES), -1, dtype=np.int8)
+        for (to, frm), op in zip(EDGES, self._ops):
+            out[to, frm] = op
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Arch) and other._index == self._index
+
+    def __lt__(self, other: Arch) -> bool:
+        return self._index < other._index
+
+    def __hash__(self) -> int:
+        return hash(("nb201.Arch", self._index))
+
+    def __repr__(self) -> str:
+        return f"Arch({self._index}, {self.to_str()!r})"
+
+    def __reduce__(self) -> tuple[type, tuple[int]]:
+        return (Arch, (self._index,))
+
+
+def arch_str(index: int) -> str:
+    """Return the official string of the architecture with this index."""
+    return Arch(index).to_str()
+
+
+@cache
+def _str_to_index() -> dict[str, int]:
+    return {_format_arch_str(tuple(int(o) for o in row)): i for i, row in enumerate(all_ops())}
+
+
+def index_of(arch: int | str | Arch | tuple[int, ...] | list[int]) -> int:
+    """Return the official index of an arch given as index, official string, :class:`Arch` or op ids."""
+    if isinstance(arch, Arch):
+        return arch.index
+    if isinstance(arch, (int, np.integer)) and not isinstance(arch, bool):
+        return Arch(int(arch)).index
+    if isinstance(arch, str):
+        found = _str_to_index().get(arch)
+        return found if found is not None else Arch.from_str(arch).index  # from_str raises the precise error
+    if isinstance(arch, (tuple, list, np.ndarray)):
+        return Arch.from_ops(arch).index
+    raise TypeError(f"cannot interpret {arch!r} as an NB201 architecture: pass an index, a string, an Arch or op ids")
