@@ -1,0 +1,215 @@
+"""Query recorded NB201 results: one architecture cheaply, many at once with numpy.
+
+Cost semantics (the official ``simulate_train_eval``, made explicit): searching on ``dataset`` sees the
+**validation** accuracy (``cifar10-valid`` / ``x-valid`` for CIFAR-10, ``x-valid`` of the dataset itself
+for CIFAR-100 and ImageNet16-120) after ``epoch`` of the ``schedule``, and pays the training time of epochs
+``0..epoch`` plus one pass over the validation split. Test accuracy is never part of a validation result;
+ask for it with :meth:`Benchmark.test_accuracy` when reporting.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import NamedTuple
+
+import numpy as np
+
+from nb201_env.locate import find_store
+from nb201_env.names import DATASETS, METRICS, SCHEDULES, SPLITS_OF, TEST_OF, VALIDATION_OF, check_choice
+from nb201_env.record_view import MEAN, MissingValueError, RecordView, SeedPolicy
+from nb201_env.space import NUM_ARCHS, index_of
+from nb201_env.store.reader import Store, Verify
+from nb201_env.store.schema import RecordKey, StatKey
+
+__all__ = ["Benchmark", "MissingValueError", "Validation"]
+
+
+class Validation(NamedTuple):
+    """What one simulated training run tells the search: validation accuracy (%) and its cost (s)."""
+
+    accuracy: float
+    cost: float
+
+
+class Benchmark:
+    """Recorded NB201 results from a store, with documented signal and cost semantics.
+
+    Args:
+        store: an open :class:`~nb201_env.store.Store`.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._views: dict[tuple[str, str, str, int], RecordView] = {}
+        self._costs: dict[tuple[str, int], tuple[RecordView, RecordView, RecordView]] = {}
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None, verify: Verify = "lazy") -> Benchmark:
+        """Open the store at ``path``, else ``$NB201_DATA``, else the default cache directory."""
+        return cls(Store.open(find_store(path), verify=verify))
+
+    @property
+    def name(self) -> str:
+        return self.store.name
+
+    def __repr__(self) -> str:
+        return f"Benchmark({self.name!r}, {len(self.store.records)} records, path={str(self.store.path)!r})"
+
+    def view(self, dataset: str, split: str, metric: str, schedule: int) -> RecordView:
+        """Return the cached fast reader of one record, with clear errors for unknown names."""
+        key = (dataset, split, metric, schedule)
+        view = self._views.get(key)
+        if view is None:
+            check_choice("dataset", dataset, DATASETS)
+            check_choice("split", split, SPLITS_OF[dataset], f"for {dataset}")
+            check_choice("metric", metric, METRICS)
+            check_choice("schedule", schedule, SCHEDULES)
+            record = RecordKey(dataset, split, metric, schedule)
+            info = self.store.record_info(record)
+            view = self._views[key] = RecordView(info, self.store.record(record))
+        return view
+
+    def query(
+        self,
+        arch: int | str | object,
+        *,
+        dataset: str,
+        split: str,
+        schedule: int,
+        metric: str = "accuracy",
+        epoch: int | None = None,
+        seed: SeedPolicy = MEAN,
+    ) -> float:
+        """Return one recorded value (accuracy in %, loss, or seconds per epoch / per pass).
+
+        ``epoch`` is 0-based as in the official files (``None`` = last epoch of the schedule); ``seed`` is
+        ``"mean"``, a seed number, or a ``numpy.random.Generator`` to draw one seed.
+        """
+        view = self._views.get((dataset, split, metric, schedule)) or self.view(dataset, split, metric, schedule)
+        index = arch if type(arch) is int and 0 <= arch < NUM_ARCHS else index_of(arch)  # type: ignore[arg-type]
+        return view.value(index, epoch, seed)
+
+    def query_many(
+        self,
+        archs: np.ndarray,
+        *,
+        dataset: str,
+        split: str,
+        schedule: int,
+        metric: str = "accuracy",
+        epoch: int | None = None,
+        seed: SeedPolicy = MEAN,
+    ) -> np.ndarray:
+        """Return values for an array of architecture indices (NaN where the source has none)."""
+        return self.view(dataset, split, metric, schedule).values(_indices(archs), epoch, seed)
+
+    def stat(self, arch: int | str | object, stat: str, scope: str) -> float:
+        """Return a per-architecture stat, e.g. ``stat(i, "params_mb", "cifar10")`` or ``("latency_ms", "pixel3")``."""
+        value = float(self.store.stat(StatKey(stat, scope))[index_of(arch)])  # type: ignore[arg-type]
+        if value != value:
+            raise MissingValueError(f"no {stat}/{scope} value for arch {index_of(arch)}")  # type: ignore[arg-type]
+        return value
+
+    def stats_many(self, archs: np.ndarray, stat: str, scope: str) -> np.ndarray:
+        """Return a per-architecture stat for an array of indices."""
+        return self.store.stat(StatKey(stat, scope))[_indices(archs)]
+
+    def _cost_views(self, dataset: str, schedule: int) -> tuple[RecordView, RecordView, RecordView]:
+        views = self._costs.get((dataset, schedule))
+        if views is None:
+            check_choice("search dataset", dataset, tuple(VALIDATION_OF))
+            source, split = VALIDATION_OF[dataset]
+            views = self._costs[(dataset, schedule)] = (
+                self.view(source, split, "accuracy", schedule),
+                self.view(source, "train", "time", schedule),
+                self.view(source, split, "time", schedule),
+            )
+        return views
+
+    def validation(
+        self,
+        arch: int | str | object,
+        dataset: str = "cifar10",
+        *,
+        schedule: int = 12,
+        epoch: int | None = None,
+        seed: SeedPolicy = MEAN,
+    ) -> Validation:
+        """Return the search signal of one simulated run: validation accuracy and its cost in seconds."""
+        acc, train, evaluation = self._costs.get((dataset, schedule)) or self._cost_views(dataset, schedule)
+        index = arch if type(arch) is int and 0 <= arch < NUM_ARCHS else index_of(arch)  # type: ignore[arg-type]
+        accuracy = acc.value(index, epoch, seed)
+        return Validation(accuracy, self._cost(train, evaluation, index, epoch, schedule))
+
+    def validation_many(
+        self,
+        archs: np.ndarray,
+        dataset: str = "cifar10",
+        *,
+        schedule: int = 12,
+        epoch: int | None = None,
+        seed: SeedPolicy = MEAN,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return (validation accuracy, cost in seconds) arrays for many architectures."""
+        acc, train, evaluation = self._cost_views(dataset, schedule)
+        idx = _indices(archs)
+        accuracy = acc.values(idx, epoch, seed)
+        e = schedule - 1 if epoch is None else epoch
+        train_s = _cumulative(train, idx, e)
+        eval_s = evaluation.values(idx, e, MEAN)
+        return accuracy, train_s + eval_s
+
+    def _cost(self, train: RecordView, evaluation: RecordView, index: int, epoch: int | None, schedule: int) -> float:
+        e = schedule - 1 if epoch is None else epoch
+        if train.info.epochs is None:  # constant per epoch: the official pseudo-times
+            train_s = (e + 1) * train.value(index, None, MEAN)
+        else:
+            train_s = float(_cumulative(train, np.asarray([index]), e)[0])
+        return train_s + evaluation.value(index, e, MEAN)
+
+    def cost(
+        self, arch: int | str | object, dataset: str = "cifar10", *, schedule: int = 12, epoch: int | None = None
+    ) -> float:
+        """Return the simulated seconds of training to ``epoch`` plus one validation pass."""
+        _, train, evaluation = self._cost_views(dataset, schedule)
+        return self._cost(train, evaluation, index_of(arch), epoch, schedule)  # type: ignore[arg-type]
+
+    def test_accuracy(
+        self, arch: int | str | object, dataset: str = "cifar10", *, schedule: int = 200, seed: SeedPolicy = MEAN
+    ) -> float:
+        """Return the test accuracy the NB201 paper reports (for reports only, never for search).
+
+        CIFAR-10 uses the network trained on all 50k images (``cifar10``/``ori-test``); CIFAR-100 and
+        ImageNet16-120 use ``x-test``, falling back to ``ori-test`` when the store has no ``x-test``.
+        """
+        check_choice("dataset", dataset, tuple(TEST_OF))
+        source, split = TEST_OF[dataset]
+        key = RecordKey(source, split, "accuracy", schedule)
+        if key not in self.store.records and split == "x-test":
+            split = "ori-test"
+        return self.query(arch, dataset=source, split=split, metric="accuracy", schedule=schedule, seed=seed)
+
+    def test_accuracy_many(self, archs: np.ndarray, dataset: str = "cifar10", *, schedule: int = 200) -> np.ndarray:
+        """Return :meth:`test_accuracy` for many architectures (seed mean)."""
+        check_choice("dataset", dataset, tuple(TEST_OF))
+        source, split = TEST_OF[dataset]
+        if RecordKey(source, split, "accuracy", schedule) not in self.store.records and split == "x-test":
+            split = "ori-test"
+        return self.query_many(archs, dataset=source, split=split, metric="accuracy", schedule=schedule)
+
+
+def _indices(archs: np.ndarray) -> np.ndarray:
+    idx = np.asarray(archs)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"architectures must be given as an integer index array, got dtype {idx.dtype}")
+    if idx.size and (idx.min() < 0 or idx.max() >= NUM_ARCHS):
+        bad = idx[(idx < 0) | (idx >= NUM_ARCHS)][0]
+        raise ValueError(f"arch index {bad} is out of range: valid indices are 0..{NUM_ARCHS - 1}")
+    return idx
+
+
+def _cumulative(train: RecordView, idx: np.ndarray, e: int) -> np.ndarray:
+    if train.info.epochs is None:
+        return (e + 1) * train.values(idx, None, MEAN).astype(np.float64)
+    upto = [train.epoch_position(k) for k in range(e + 1)]  # every epoch 0..e must be recorded
+    return sum(train.mean_at(p)[idx] for p in upto)
