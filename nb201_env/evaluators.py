@@ -1,0 +1,147 @@
+"""Evaluators turn an architecture into a search signal and a cost; the environment calls one.
+
+An evaluator is any object with the :class:`Evaluator` interface: the tabular one below reads the store,
+the training one (``nb201_env.training``) really trains the network. Both report validation accuracy in
+percent and the cost in seconds (simulated from records, or measured). Test accuracy is only ever returned
+by :meth:`Evaluator.test_accuracy`, which search code must not call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
+
+import numpy as np
+
+from nb201_env.benchmark import Benchmark
+from nb201_env.names import SCHEDULES, SEARCH_DATASETS, check_choice
+from nb201_env.record_view import MEAN
+
+SeedPolicyName = Literal["random", "mean", "fixed"]
+SEED_POLICIES = ("random", "mean", "fixed")
+
+
+class Evaluation(NamedTuple):
+    """The outcome of evaluating one architecture: validation accuracy (%) and its cost (s)."""
+
+    accuracy: float
+    cost: float
+
+
+@runtime_checkable
+class Evaluator(Protocol):
+    """Evaluate architectures by official index; randomness only from the passed generator."""
+
+    def evaluate(self, index: int, rng: np.random.Generator) -> Evaluation:
+        """Return validation accuracy and cost of one architecture."""
+        ...
+
+    def evaluate_many(self, indices: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Return validation accuracies and costs of many architectures."""
+        ...
+
+    def test_accuracy(self, index: int) -> float:
+        """Return the final test accuracy for reports; never part of a search signal."""
+        ...
+
+    def describe(self) -> Mapping[str, Any]:
+        """Return what the signal is (dataset, split, schedule, epoch, seeds, source) for ``info``/reports."""
+        ...
+
+
+@dataclass(frozen=True)
+class TabularConfig:
+    """What the tabular evaluator reads.
+
+    Args:
+        dataset: search dataset; the signal is ``cifar10-valid``/``x-valid`` for ``cifar10`` and ``x-valid``
+            of the dataset itself otherwise.
+        schedule: 12 (the NB201 search protocol) or 200 epochs.
+        epoch: 0-based epoch whose accuracy is the signal (``None`` = last epoch): the fidelity.
+        seed_policy: ``"random"`` draws one recorded seed per evaluation from the passed generator,
+            ``"mean"`` averages the seeds, ``"fixed"`` always uses ``seed``.
+        seed: the seed for ``"fixed"``.
+        test_schedule: schedule of the test accuracy used in reports (200 = the paper's final figure).
+    """
+
+    dataset: str = "cifar10"
+    schedule: int = 12
+    epoch: int | None = None
+    seed_policy: str = "random"
+    seed: int | None = None
+    test_schedule: int = 200
+
+    def __post_init__(self) -> None:
+        check_choice("dataset", self.dataset, SEARCH_DATASETS)
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_choice("schedule", self.test_schedule, SCHEDULES, "for test accuracy")
+        check_choice("seed policy", self.seed_policy, SEED_POLICIES)
+        if self.epoch is not None and not 0 <= self.epoch < self.schedule:
+            raise ValueError(
+                f"epoch {self.epoch} is outside the {self.schedule}-epoch schedule (0..{self.schedule - 1})"
+            )
+        if (self.seed_policy == "fixed") != (self.seed is not None):
+            raise ValueError("give seed=<int> exactly when seed_policy='fixed'")
+
+
+class TabularEvaluator:
+    """Look the signal up in a benchmark store and charge the recorded training time as the cost."""
+
+    def __init__(self, bench: Benchmark, config: TabularConfig | None = None) -> None:
+        self.bench = bench
+        self.config = config or TabularConfig()
+        c = self.config
+        # resolve the record views now, so that a missing record fails at construction with a clear error
+        self._acc, self._train, self._eval = bench._cost_views(c.dataset, c.schedule)
+        self._acc.epoch_position(c.epoch)
+        if c.seed_policy == "fixed":
+            self._acc._check_seed(c.seed)
+        self._e = c.schedule - 1 if c.epoch is None else c.epoch
+
+    def _seed(self, rng: np.random.Generator) -> object:
+        c = self.config
+        return rng if c.seed_policy == "random" else (MEAN if c.seed_policy == "mean" else c.seed)
+
+    def evaluate(self, index: int, rng: np.random.Generator) -> Evaluation:
+        """Return the recorded validation accuracy and the simulated cost of one architecture."""
+        c = self.config
+        accuracy = self._acc.value(index, c.epoch, self._seed(rng))  # type: ignore[arg-type]
+        return Evaluation(accuracy, self.bench._cost(self._train, self._eval, index, c.epoch, c.schedule))
+
+    def evaluate_many(self, indices: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Return recorded validation accuracies and simulated costs of many architectures."""
+        c = self.config
+        return self.bench.validation_many(
+            indices,
+            c.dataset,
+            schedule=c.schedule,
+            epoch=c.epoch,
+            seed=self._seed(rng),  # type: ignore[arg-type]
+        )
+
+    def costs_table(self) -> np.ndarray:
+        """Return the cost of every architecture (used by vectorized agents and the vector env)."""
+        return self.evaluate_many(np.arange(15625), np.random.default_rng(0))[1]
+
+    def test_accuracy(self, index: int) -> float:
+        """Return the paper's test figure for this dataset (for reports only)."""
+        return self.bench.test_accuracy(index, self.config.dataset, schedule=self.config.test_schedule)
+
+    def describe(self) -> dict[str, Any]:
+        """Describe the signal for ``info`` and reports, including the seed axis the store really has."""
+        c = self.config
+        info = self._acc.info
+        estimates = self.bench.store.manifest.sources[self._train.info.source].estimate
+        return {
+            "evaluator": "tabular",
+            "benchmark": self.bench.name,
+            "signal": f"{info.key.dataset}/{info.key.split}/accuracy",
+            "schedule": c.schedule,
+            "epoch": self._e,
+            "seed_policy": c.seed_policy,
+            "seed_axis": info.seeds.kind,
+            "seeds": list(info.seeds.seeds),
+            "cost": f"train time of epochs 0..{self._e} + one {info.key.split} pass",
+            "cost_is_estimate": bool(estimates),
+        }
