@@ -1,3 +1,22 @@
-"""nb201_env: the NAS-Bench-201 search space as a fast benchmark store and a Gymnasium environment."""
+"""nb201_env: the NAS-Bench-201 search space as a fast benchmark store and a Gymnasium environment.
+
+Importing the package registers the environments ``NASBench201-v0`` (one step per edge),
+``NASBench201-OneShot-v0`` (one step per cell) and the vector env entry point ``NASBench201-v0``
+(``gymnasium.make_vec(..., vectorization_mode="vector_entry_point")``).
+"""
+
+from gymnasium.envs.registration import register, registry
 
 __version__ = "0.1.0"
+
+if "NASBench201-v0" not in registry:
+    register(
+        id="NASBench201-v0",
+        entry_point="nb201_env.env:NASBench201Env",
+        vector_entry_point="nb201_env.vector_env:NASBench201VectorEnv",
+    )
+    register(
+        id="NASBench201-OneShot-v0",
+        entry_point="nb201_env.oneshot:NASBench201OneShotEnv",
+        vector_entry_point="nb201_env.vector_env:NASBench201OneShotVectorEnv",
+    )

@@ -16,7 +16,8 @@ import numpy as np
 
 from nb201_env.benchmark import Benchmark
 from nb201_env.names import SCHEDULES, SEARCH_DATASETS, check_choice
-from nb201_env.record_view import MEAN
+from nb201_env.record_view import MEAN, MissingValueError
+from nb201_env.space import NUM_ARCHS
 
 SeedPolicyName = Literal["random", "mean", "fixed"]
 SEED_POLICIES = ("random", "mean", "fixed")
@@ -86,7 +87,11 @@ class TabularConfig:
 
 
 class TabularEvaluator:
-    """Look the signal up in a benchmark store and charge the recorded training time as the cost."""
+    """Look the signal up in a benchmark store and charge the recorded training time as the cost.
+
+    Costs (and accuracies, unless a seed is drawn per evaluation) are tabulated once at construction, so
+    an evaluation is two list lookups.
+    """
 
     def __init__(self, bench: Benchmark, config: TabularConfig | None = None) -> None:
         self.bench = bench
@@ -98,31 +103,35 @@ class TabularEvaluator:
         if c.seed_policy == "fixed":
             self._acc._check_seed(c.seed)
         self._e = c.schedule - 1 if c.epoch is None else c.epoch
+        every = np.arange(NUM_ARCHS)
+        self.cost_table = bench.validation_many(every, c.dataset, schedule=c.schedule, epoch=c.epoch, seed=MEAN)[1]
+        self._cost_list: list[float] = self.cost_table.tolist()
+        self.deterministic = c.seed_policy != "random" or self._acc.array.shape[1] == 1
+        self.accuracy_table = self._acc.values(every, c.epoch, self._seed(None)) if self.deterministic else None
+        self._acc_list = None if self.accuracy_table is None else self.accuracy_table.tolist()
 
-    def _seed(self, rng: np.random.Generator) -> object:
+    def _seed(self, rng: np.random.Generator | None) -> Any:
         c = self.config
-        return rng if c.seed_policy == "random" else (MEAN if c.seed_policy == "mean" else c.seed)
+        if c.seed_policy == "random":
+            return rng if rng is not None else MEAN
+        return MEAN if c.seed_policy == "mean" else c.seed
 
     def evaluate(self, index: int, rng: np.random.Generator) -> Evaluation:
         """Return the recorded validation accuracy and the simulated cost of one architecture."""
-        c = self.config
-        accuracy = self._acc.value(index, c.epoch, self._seed(rng))  # type: ignore[arg-type]
-        return Evaluation(accuracy, self.bench._cost(self._train, self._eval, index, c.epoch, c.schedule))
+        accuracy = (
+            self._acc_list[index] if self._acc_list is not None else self._acc.value(index, self.config.epoch, rng)
+        )
+        cost = self._cost_list[index]
+        if accuracy != accuracy or cost != cost:
+            self._acc.value(index, self.config.epoch, self._seed(rng))  # raises MissingValueError with details
+            raise MissingValueError(f"no recorded training time for arch {index} in {self.bench.name!r}")
+        return Evaluation(accuracy, cost)
 
     def evaluate_many(self, indices: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Return recorded validation accuracies and simulated costs of many architectures."""
-        c = self.config
-        return self.bench.validation_many(
-            indices,
-            c.dataset,
-            schedule=c.schedule,
-            epoch=c.epoch,
-            seed=self._seed(rng),  # type: ignore[arg-type]
-        )
-
-    def costs_table(self) -> np.ndarray:
-        """Return the cost of every architecture (used by vectorized agents and the vector env)."""
-        return self.evaluate_many(np.arange(15625), np.random.default_rng(0))[1]
+        """Return recorded validation accuracies and simulated costs of many architectures (NaN if missing)."""
+        if self.accuracy_table is not None:
+            return self.accuracy_table[indices], self.cost_table[indices]
+        return self._acc.values(indices, self.config.epoch, rng), self.cost_table[indices]
 
     def test_accuracy(self, index: int) -> float:
         """Return the paper's test figure for this dataset (for reports only)."""

@@ -1,0 +1,205 @@
+"""The ``nb201`` command: convert data into a store, describe it, query it, verify it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from nb201_env.locate import ENV_VAR, default_store_path, find_store
+
+log = logging.getLogger("nb201_env.cli")
+
+
+def _progress(desc: str) -> tuple[Callable[[int, int], None], Callable[[], None]]:
+    """Return a (callback(done, total), close) pair driving a tqdm bar."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=desc, unit="arch", dynamic_ncols=True)
+
+    def update(done: int, total: int) -> None:
+        if bar.total != total:
+            bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return update, bar.close
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    out = Path(args.output) if args.output else default_store_path()
+    update, close = _progress(f"convert {args.kind}")
+    try:
+        if args.kind == "shared":
+            from nb201_env.importers.shared_figures import build_shared_store
+
+            path = build_shared_store(args.source, out, overwrite=args.overwrite)
+        elif args.kind == "nats":
+            from nb201_env.importers.nats import convert_nats
+
+            path = convert_nats(args.source, out, overwrite=args.overwrite, progress=update)
+        else:
+            from nb201_env.importers.nb201_pth import convert_nb201_pth
+
+            path = convert_nb201_pth(args.source, out, overwrite=args.overwrite, progress=update)
+    finally:
+        close()
+    print(f"wrote {path}")
+    if args.output is None:
+        print(f"this is the default location: Benchmark.open() and the environment find it without {ENV_VAR}")
+    return 0
+
+
+def _open(store: str | None, verify: str = "lazy") -> Any:
+    from nb201_env.benchmark import Benchmark
+
+    return Benchmark.open(find_store(store), verify=verify)  # type: ignore[arg-type]
+
+
+def _describe(bench: Any) -> dict[str, Any]:
+    store = bench.store
+    m = store.manifest
+    return {
+        "name": m.name,
+        "path": str(store.path),
+        "description": m.description,
+        "created": f"{m.created_utc} by {m.created_by}",
+        "size_mb": round(store.size_bytes() / 1e6, 2),
+        "sources": {
+            k: {"title": s.title, "url": s.url, "estimate": s.estimate, "notes": s.notes} for k, s in m.sources.items()
+        },
+        "records": [
+            {
+                "record": k.name,
+                "seeds": r.seeds.kind + (f" {list(r.seeds.seeds)}" if r.seeds.seeds else ""),
+                "epochs": "every epoch (constant)" if r.epochs is None else _epochs(r.epochs),
+                "source": r.source,
+                "partly_estimated": r.estimate_mask is not None,
+            }
+            for k, r in sorted(m.records.items())
+        ],
+        "stats": [{"stat": k.name, "source": s.source, "unit": s.unit} for k, s in sorted(m.stats.items())],
+        "extra": m.extra,
+    }
+
+
+def _epochs(epochs: Sequence[int]) -> str:
+    return f"{epochs[0]}..{epochs[-1]}" if len(epochs) > 3 else ", ".join(map(str, epochs))
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    info = _describe(_open(args.store))
+    if args.json:
+        print(json.dumps(info, indent=1))
+        return 0
+    print(f"{info['name']}  ({info['size_mb']} MB at {info['path']})\n{info['description']}\ncreated {info['created']}")
+    print("\nsources:")
+    for key, s in info["sources"].items():
+        print(f"  {key}: {s['title']}{'  [ESTIMATES]' if s['estimate'] else ''}\n    {s['url']}")
+    print("\nrecords (dataset/split/metric@schedule):")
+    for r in info["records"]:
+        mark = "  (part estimated)" if r["partly_estimated"] else ""
+        print(f"  {r['record']:<42} seeds: {r['seeds']:<22} epochs: {r['epochs']:<24} [{r['source']}]{mark}")
+    print("\nstats: " + ", ".join(s["stat"] for s in info["stats"]))
+    return 0
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    from nb201_env.isomorphism import class_of, representative_of
+    from nb201_env.space import Arch, index_of
+
+    bench = _open(args.store)
+    arch = Arch(index_of(int(args.arch) if args.arch.isdigit() else args.arch))
+    values: dict[str, float | None] = {}
+    for key in sorted(bench.store.records):
+        if args.dataset and key.dataset != args.dataset:
+            continue
+        v = bench.view(key.dataset, key.split, key.metric, key.schedule).values([arch.index], None, "mean")[0]
+        values[key.name] = None if math.isnan(v) else float(v)
+    stats = {k.name: float(bench.store.stat(k)[arch.index]) for k in sorted(bench.store.stats)}
+    out = {
+        "index": arch.index,
+        "arch_str": arch.to_str(),
+        "isomorphism_class": class_of(arch),
+        "class_representative": representative_of(arch),
+        "benchmark": bench.name,
+        "values_at_last_epoch_seed_mean": values,
+        "stats": {k: (None if math.isnan(v) else v) for k, v in stats.items()},
+    }
+    if args.json:
+        print(json.dumps(out, indent=1))
+        return 0
+    print(f"arch {arch.index}: {arch.to_str()}")
+    print(f"class {out['isomorphism_class']} (representative {out['class_representative']})")
+    print(f"benchmark {bench.name}; values after the last epoch, mean over seeds:")
+    for name, v in values.items():
+        print(f"  {name:<42} {'missing' if v is None else f'{v:.4f}'}")
+    shown = {k: v for k, v in out["stats"].items() if not k.startswith("latency_ms/") or args.all_stats}
+    print("stats: " + ", ".join(f"{k}={v:.6g}" for k, v in shown.items() if v is not None))
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    bench = _open(args.store, verify="size")
+    bench.store.verify()
+    print(f"ok: every file of {bench.store.path} matches its SHA-256 ({bench.store.size_bytes() / 1e6:.1f} MB)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``nb201`` command."""
+    parser = argparse.ArgumentParser(prog="nb201", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("convert", help="convert official files or the public CSV figures into a store")
+    p.add_argument(
+        "kind",
+        choices=["shared", "nats", "nb201"],
+        help="shared: the shared/nb201 CSV folder; "
+        "nats: NATS-tss-v1_0-3ffb9-simple/ (dir or .tar) or NATS-tss-v1_0-3ffb9.pickle.pbz2; "
+        "nb201: NAS-Bench-201-v1_[01]-*.pth",
+    )
+    p.add_argument("source", help="the file or folder to convert")
+    p.add_argument("-o", "--output", help=f"store directory to write (default: {default_store_path()})")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing store at the output")
+    p.set_defaults(func=_cmd_convert)
+
+    store_help = f"store directory (default: ${ENV_VAR}, else {default_store_path()})"
+    p = sub.add_parser("info", help="describe a store: records, seeds, epochs, sources, size")
+    p.add_argument("--store", help=store_help)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser("query", help="show everything recorded for one architecture")
+    p.add_argument("arch", help="official index (0..15624) or arch string '|op~0|+|op~0|op~1|+...|'")
+    p.add_argument("--store", help=store_help)
+    p.add_argument("--dataset", help="only this dataset's records")
+    p.add_argument("--all-stats", action="store_true", help="also show every device latency")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_cmd_query)
+
+    p = sub.add_parser("verify", help="check every file of a store against its SHA-256")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(func=_cmd_verify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``nb201`` command; return its exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        return int(args.func(args))
+    except (OSError, ValueError, LookupError, RuntimeError) as exc:  # user errors: one clear line, no traceback
+        print(f"nb201 {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Environment configuration (a frozen dataclass validated at construction) and what it builds."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from nb201_env.benchmark import Benchmark
+from nb201_env.clock import BUDGET_RULES, SimulatedClock
+from nb201_env.evaluators import SEED_POLICIES, Evaluator, TabularConfig, TabularEvaluator
+from nb201_env.names import SCHEDULES, SEARCH_DATASETS, check_choice
+from nb201_env.protocols import PROTOCOLS, get_protocol
+from nb201_env.rewards import AccuracyReward, Reward
+from nb201_env.session import SearchSession
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """Everything that defines a search environment; unset fields come from ``protocol`` or defaults.
+
+    Args:
+        protocol: a preset (``"nb201"``, ``"nats-cifar10"``, ``"nats-cifar100"``, ``"nats-ImageNet16-120"``)
+            that sets dataset, budget and budget rule; explicit fields override it.
+        dataset: search dataset (``"cifar10"``, ``"cifar100"``, ``"ImageNet16-120"``); default cifar10.
+        schedule: schedule of the validation signal, 12 (default, the NB201 search protocol) or 200.
+        epoch: 0-based epoch of the signal (``None`` = last): the fidelity.
+        seed_policy: ``"random"`` (one recorded seed per evaluation, drawn from ``env.np_random``),
+            ``"mean"`` or ``"fixed"`` (with ``seed``).
+        seed: the seed for ``seed_policy="fixed"``.
+        budget: simulated seconds for the whole search run (``None`` = unlimited).
+        budget_rule: ``"nb201"`` (stop before exceeding) or ``"nats"`` (the last evaluation may overrun).
+        charge_repeats: charge (and re-draw) architectures already trained in this run; default False.
+        report_test: add ``test_accuracy`` to the final ``info`` of each episode (for reports, never reward).
+        action_mask: add ``action_mask`` to every ``info`` (masks are always available via ``action_masks()``).
+        store: path of the benchmark store (default: ``$NB201_DATA``, then the default cache directory).
+    """
+
+    protocol: str | None = None
+    dataset: str | None = None
+    schedule: int = 12
+    epoch: int | None = None
+    seed_policy: str = "random"
+    seed: int | None = None
+    budget: float | None = None
+    budget_rule: str | None = None
+    charge_repeats: bool = False
+    report_test: bool = False
+    action_mask: bool = False
+    store: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.protocol is not None:
+            preset = get_protocol(self.protocol)
+            for name, value in (("dataset", preset.dataset), ("budget", preset.budget), ("budget_rule", preset.rule)):
+                if getattr(self, name) is None:
+                    object.__setattr__(self, name, value)
+        if self.dataset is None:
+            object.__setattr__(self, "dataset", "cifar10")
+        if self.budget_rule is None:
+            object.__setattr__(self, "budget_rule", "nats")
+        check_choice("dataset", self.dataset, SEARCH_DATASETS)
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_choice("seed policy", self.seed_policy, SEED_POLICIES)
+        check_choice("budget rule", self.budget_rule, BUDGET_RULES)
+        SimulatedClock(self.budget, self.budget_rule)  # validates the budget
+        TabularConfig(self.dataset, self.schedule, self.epoch, self.seed_policy, self.seed)  # validates the rest
+
+    @classmethod
+    def from_kwargs(cls, **kwargs: Any) -> EnvConfig:
+        """Build from keyword arguments, naming the valid ones when one is unknown."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        for key in kwargs:
+            check_choice("environment argument", key, names)
+        return cls(**kwargs)
+
+
+def build_session(
+    config: EnvConfig,
+    benchmark: Benchmark | None = None,
+    evaluator: Evaluator | None = None,
+    reward: Reward | None = None,
+) -> SearchSession:
+    """Create the evaluator (tabular unless given), clock and reward of a search run."""
+    if evaluator is None:
+        bench = benchmark if benchmark is not None else Benchmark.open(config.store)
+        tab = TabularConfig(config.dataset, config.schedule, config.epoch, config.seed_policy, config.seed)  # type: ignore[arg-type]
+        evaluator = TabularEvaluator(bench, tab)
+    elif benchmark is not None:
+        raise ValueError("pass either benchmark= or evaluator=, not both")
+    if not isinstance(evaluator, Evaluator):
+        raise TypeError(f"evaluator must implement nb201_env.evaluators.Evaluator, got {type(evaluator).__name__}")
+    reward = reward if reward is not None else AccuracyReward()
+    if not isinstance(reward, Reward):
+        raise TypeError(f"reward must implement nb201_env.rewards.Reward (__call__ and many), got {reward!r}")
+    clock = SimulatedClock(config.budget, config.budget_rule)  # type: ignore[arg-type]
+    return SearchSession(evaluator, clock, reward, charge_repeats=config.charge_repeats, report_test=config.report_test)
+
+
+__all__ = ["PROTOCOLS", "EnvConfig", "build_session"]
