@@ -1,0 +1,68 @@
+"""Shared helpers of the benchmark scripts: locating ../shared, building the public-figures store, timing."""
+
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_root() -> Path:
+    """Return the shared data folder: ``$NB201_SHARED`` or ``../shared`` beside the repo."""
+    return Path(os.environ.get("NB201_SHARED", REPO.parent / "shared"))
+
+
+def public_store(workdir: Path | None = None) -> Path:
+    """Return a store built from ``shared/nb201`` (built once into ``workdir`` or the user cache)."""
+    from nb201_env.importers.shared_figures import build_shared_store
+    from nb201_env.store import Store
+
+    folder = shared_root() / "nb201"
+    if not folder.is_dir():
+        sys.exit(f"shared figures not found at {folder}: set NB201_SHARED to the shared/ folder")
+    base = workdir or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "nb201_env" / "bench"
+    path = base / "public.store"
+    try:
+        Store.open(path)
+    except Exception:
+        build_shared_store(folder, path, overwrite=True)
+    return path
+
+
+def peak_rss_mb() -> float:
+    """Return this process's peak resident memory in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def best_rate(fn: Callable[[], int], repeats: int = 5) -> float:
+    """Run ``fn`` (which returns how many items it processed) several times; return the best items/s."""
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        n = fn()
+        rates.append(n / (time.perf_counter() - start))
+    return max(rates)
+
+
+def median_ns(fn: Callable[[], object], number: int = 20000, repeats: int = 7) -> float:
+    """Return the median over ``repeats`` of the mean ns per call of ``fn`` over ``number`` calls."""
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter_ns()
+        for _ in range(number):
+            fn()
+        samples.append((time.perf_counter_ns() - start) / number)
+    return statistics.median(samples)
+
+
+def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
+    """Format rows as a Markdown table."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
+    return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])

@@ -1,0 +1,26 @@
+"""The README's test command is what CI runs."""
+
+import re
+
+from conftest import REPO
+
+
+def _command(text: str, after: str) -> str:
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if after in line)
+    return next(line.strip() for line in lines[start + 1 :] if line.strip() and not line.startswith("```"))
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (REPO / "README.md").read_text()
+    ci = (REPO / ".ci" / "run").read_text()
+    command = _command(readme, "## Tests")
+    assert command.startswith("python -m pytest")
+    assert _command(ci, "# test-command") == command
+
+
+def test_ci_installs_the_cpu_torch_before_the_project():
+    ci = (REPO / ".ci" / "run").read_text()
+    torch_line = ci.index("torch==2.13.0")
+    assert torch_line < ci.index('-e ".[all]"')
+    assert re.search(r"python3 -m venv", ci)
