@@ -91,7 +91,7 @@ class BatchedSession:
         info = {
             "arch": indices,
             "evaluated": counted,
-            "repeat": repeat,
+            "repeat": repeat & live,
             "valid_accuracy": np.where(counted, accuracy, np.nan),
             "cost": np.where(counted, cost, 0.0),
             "clock": self.elapsed.copy(),

@@ -9,7 +9,7 @@ from typing import Any
 
 from nb201_env.benchmark import Benchmark
 from nb201_env.clock import BUDGET_RULES, SimulatedClock
-from nb201_env.evaluators import SEED_POLICIES, Evaluator, TabularConfig, TabularEvaluator
+from nb201_env.evaluators import SEED_POLICIES, Evaluator, MultiFidelityEvaluator, TabularConfig, TabularEvaluator
 from nb201_env.names import SCHEDULES, SEARCH_DATASETS, check_choice
 from nb201_env.protocols import PROTOCOLS, get_protocol
 from nb201_env.rewards import AccuracyReward, Reward
@@ -37,6 +37,8 @@ class EnvConfig:
         report_test: add ``test_accuracy`` to the final ``info`` of each episode (for reports, never reward).
         action_mask: add ``action_mask`` to every ``info`` (masks are always available via ``action_masks()``).
         store: path of the benchmark store (default: ``$NB201_DATA``, then the default cache directory).
+        fidelities: one-shot envs only: 0-based epochs the agent may choose per evaluation (multi-fidelity
+            search); the action gains a seventh entry indexing this tuple. ``None``: always ``epoch``.
     """
 
     protocol: str | None = None
@@ -51,6 +53,7 @@ class EnvConfig:
     report_test: bool = False
     action_mask: bool = False
     store: str | None = None
+    fidelities: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.protocol is not None:
@@ -68,6 +71,13 @@ class EnvConfig:
         check_choice("budget rule", self.budget_rule, BUDGET_RULES)
         SimulatedClock(self.budget, self.budget_rule)  # validates the budget
         TabularConfig(self.dataset, self.schedule, self.epoch, self.seed_policy, self.seed)  # validates the rest
+        if self.fidelities is not None:
+            epochs = tuple(int(e) for e in self.fidelities)
+            if not epochs or any(not 0 <= e < self.schedule for e in epochs) or len(set(epochs)) != len(epochs):
+                raise ValueError(
+                    f"fidelities must be distinct epochs within 0..{self.schedule - 1}, got {self.fidelities!r}"
+                )
+            object.__setattr__(self, "fidelities", epochs)
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> EnvConfig:
@@ -96,6 +106,13 @@ def build_session(
     reward = reward if reward is not None else AccuracyReward()
     if not isinstance(reward, Reward):
         raise TypeError(f"reward must implement nb201_env.rewards.Reward (__call__ and many), got {reward!r}")
+    if config.fidelities is not None:
+        available = evaluator.fidelities() if isinstance(evaluator, MultiFidelityEvaluator) else ()
+        missing = [e for e in config.fidelities if e not in available]
+        if missing:
+            raise ValueError(
+                f"fidelities {missing} are not available from this evaluator; it has epochs {list(available)}"
+            )
     clock = SimulatedClock(config.budget, config.budget_rule)  # type: ignore[arg-type]
     return SearchSession(evaluator, clock, reward, charge_repeats=config.charge_repeats, report_test=config.report_test)
 

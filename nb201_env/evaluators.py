@@ -51,6 +51,19 @@ class Evaluator(Protocol):
         ...
 
 
+@runtime_checkable
+class MultiFidelityEvaluator(Evaluator, Protocol):
+    """An evaluator that can also stop training early: the signal after ``epoch`` and its cost."""
+
+    def fidelities(self) -> tuple[int, ...]:
+        """Return the 0-based epochs at which a signal can be read."""
+        ...
+
+    def evaluate_at(self, index: int, epoch: int, rng: np.random.Generator) -> Evaluation:
+        """Return validation accuracy after ``epoch`` and the cost of training that far."""
+        ...
+
+
 @dataclass(frozen=True)
 class TabularConfig:
     """What the tabular evaluator reads.
@@ -132,6 +145,16 @@ class TabularEvaluator:
         if self.accuracy_table is not None:
             return self.accuracy_table[indices], self.cost_table[indices]
         return self._acc.values(indices, self.config.epoch, rng), self.cost_table[indices]
+
+    def fidelities(self) -> tuple[int, ...]:
+        """Return the epochs whose validation accuracy the store holds (times are per epoch or constant)."""
+        return self._acc.epochs
+
+    def evaluate_at(self, index: int, epoch: int, rng: np.random.Generator) -> Evaluation:
+        """Return validation accuracy after ``epoch`` and the simulated cost of training that far."""
+        c = self.config
+        accuracy = self._acc.value(index, epoch, self._seed(rng))
+        return Evaluation(accuracy, self.bench._cost(self._train, self._eval, index, epoch, c.schedule))
 
     def test_accuracy(self, index: int) -> float:
         """Return the paper's test figure for this dataset (for reports only)."""

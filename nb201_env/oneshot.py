@@ -25,7 +25,9 @@ class NASBench201OneShotEnv(gym.Env):
     search run.
 
     ## Action Space
-    ``MultiDiscrete([5, 5, 5, 5, 5, 5])``: the op ids of the six edges in official order.
+    ``MultiDiscrete([5, 5, 5, 5, 5, 5])``: the op ids of the six edges in official order. With
+    ``fidelities=(e_0, ..., e_k)`` a seventh entry picks the epoch ``e_i`` after which the cell is judged
+    (cost: training that far); only evaluations at the configured ``epoch`` can become the incumbent.
 
     ## Observation Space
     ``Box(0, 1, (2,), float32)``: the fraction of the budget spent (0 without a budget) and the best
@@ -67,7 +69,9 @@ class NASBench201OneShotEnv(gym.Env):
         self.config = config if config is not None else EnvConfig.from_kwargs(**kwargs)
         self.session = build_session(self.config, benchmark, evaluator, reward)
         self.render_mode = render_mode
-        self.action_space = gym.spaces.MultiDiscrete([NUM_OPS] * NUM_EDGES)
+        fidelities = self.config.fidelities
+        extra = [] if fidelities is None else [len(fidelities)]
+        self.action_space = gym.spaces.MultiDiscrete([NUM_OPS] * NUM_EDGES + extra)
         self.observation_space = gym.spaces.Box(0.0, 1.0, shape=(2,), dtype=np.float32)
         self._index_of_code: list[int] = _index_tables()[1].tolist()
         self._last_ops: list[int | None] = [None] * NUM_EDGES
@@ -99,6 +103,15 @@ class NASBench201OneShotEnv(gym.Env):
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Evaluate the cell given by the six op ids."""
         ops = np.asarray(action)
+        fidelities = self.config.fidelities
+        epoch = None
+        if fidelities is not None:
+            if ops.shape != (NUM_EDGES + 1,) or ops.dtype.kind not in "iu" or not 0 <= ops[-1] < len(fidelities):
+                raise ValueError(
+                    f"invalid action {action!r}; expected {NUM_EDGES} op ids in 0..{NUM_OPS - 1} and a fidelity "
+                    f"index in 0..{len(fidelities) - 1} (epochs {list(fidelities)})"
+                )
+            epoch, ops = fidelities[int(ops[-1])], ops[:NUM_EDGES]
         if ops.shape != (NUM_EDGES,) or ops.dtype.kind not in "iu" or ops.min() < 0 or ops.max() >= NUM_OPS:
             raise ValueError(f"invalid action {action!r}; expected {NUM_EDGES} op ids in 0..{NUM_OPS - 1}")
         o = ops.tolist()
@@ -108,7 +121,7 @@ class NASBench201OneShotEnv(gym.Env):
         if session.clock.exhausted:
             reward, info, terminated = 0.0, {**session.exhausted_info(), "arch": index}, False
         else:
-            reward, info = session.evaluate(index, self.np_random)
+            reward, info = session.evaluate(index, self.np_random, epoch)
             terminated = info["evaluated"]
         self._last_ops, self._last_info = o, info
         return self._observation(), reward, terminated, session.clock.exhausted, info

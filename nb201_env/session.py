@@ -25,13 +25,15 @@ class Trajectory:
     times: list[float] = field(default_factory=list)
     archs: list[int] = field(default_factory=list)
     accuracies: list[float] = field(default_factory=list)
+    epochs: list[int] = field(default_factory=list)
 
     def as_arrays(self) -> dict[str, np.ndarray]:
-        """Return the trajectory as numpy arrays (``time``, ``arch``, ``valid_accuracy``)."""
+        """Return the trajectory as numpy arrays (``time``, ``arch``, ``valid_accuracy``, ``epoch``)."""
         return {
             "time": np.asarray(self.times, dtype=np.float64),
             "arch": np.asarray(self.archs, dtype=np.int64),
             "valid_accuracy": np.asarray(self.accuracies, dtype=np.float64),
+            "epoch": np.asarray(self.epochs, dtype=np.int64),
         }
 
 
@@ -52,40 +54,51 @@ class SearchSession:
         self.reward = reward
         self.charge_repeats = charge_repeats
         self.report_test = report_test
+        describe = evaluator.describe()
+        self.full_epoch: int = int(describe.get("epoch", -1))
         self.reset()
 
     def reset(self) -> None:
         """Start a new search run: time zero, nothing trained yet."""
         self.clock.reset()
-        self._seen: dict[int, tuple[float, float]] = {}
+        self._seen: dict[object, tuple[float, float]] = {}
         self.trajectory = Trajectory()
         self.best_index = -1
         self.best_accuracy = -np.inf
         self.best_cost = np.nan
 
-    def evaluate(self, index: int, rng: np.random.Generator) -> tuple[float, dict[str, Any]]:
-        """Evaluate one finished architecture; return (reward, info)."""
+    def evaluate(self, index: int, rng: np.random.Generator, epoch: int | None = None) -> tuple[float, dict[str, Any]]:
+        """Evaluate one finished architecture (at ``epoch``, default the configured one); return (reward, info).
+
+        Only evaluations at the configured epoch (full fidelity) can become the incumbent.
+        """
         clock = self.clock
-        known = self._seen.get(index)
+        key: object = index if epoch is None or epoch == self.full_epoch else (index, epoch)
+        known = self._seen.get(key)
         repeat = known is not None
         if known is None or self.charge_repeats:
-            accuracy, cost = self.evaluator.evaluate(index, rng)
+            if key == index:
+                accuracy, cost = self.evaluator.evaluate(index, rng)
+            else:
+                accuracy, cost = self.evaluator.evaluate_at(index, epoch, rng)  # type: ignore[attr-defined]
         else:
             accuracy, cost = known[0], 0.0
         counted = clock.charge(cost)
         if counted:
             if known is None:
-                self._seen[index] = (accuracy, cost)
+                self._seen[key] = (accuracy, cost)
             self.trajectory.times.append(clock.elapsed)
             self.trajectory.archs.append(index)
             self.trajectory.accuracies.append(accuracy)
-            if accuracy > self.best_accuracy:
+            self.trajectory.epochs.append(self.full_epoch if key == index else epoch)  # type: ignore[arg-type]
+            if key == index and accuracy > self.best_accuracy:
                 self.best_index, self.best_accuracy, self.best_cost = index, accuracy, cost
             reward = self.reward(accuracy, index)
         else:
             reward = 0.0
         info = {
             "arch": index,
+            "epoch": self.full_epoch if key == index else epoch,
             "evaluated": counted,
             "repeat": repeat,
             "valid_accuracy": accuracy if counted else None,
@@ -105,7 +118,11 @@ class SearchSession:
     def exhausted_info(self) -> dict[str, Any]:
         """Return the info of an episode that ended because the budget was already spent."""
         return {
+            "epoch": None,
             "evaluated": False,
+            "repeat": False,
+            "valid_accuracy": None,
+            "cost": 0.0,
             "budget_exhausted": True,
             "clock": self.clock.elapsed,
             "remaining": 0.0,

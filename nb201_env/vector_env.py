@@ -42,6 +42,8 @@ class _SearchVectorEnv(VectorEnv):
         if config is not None and kwargs:
             raise ValueError(f"pass either config= or keyword arguments, not both (got {sorted(kwargs)})")
         self.config = config if config is not None else EnvConfig.from_kwargs(**kwargs)
+        if self.config.fidelities is not None:
+            raise ValueError("fidelities are supported by the single one-shot env only, not by the vector envs")
         single = build_session(self.config, benchmark, evaluator, reward)  # validates and builds the parts once
         self.batch = BatchedSession(num_envs, self.config, single.evaluator, single.reward)
         self.num_envs = num_envs

@@ -154,3 +154,67 @@ def test_oneshot_matches_sequential(shared_bench):
     obs, r2, t2, u2, i2 = one.step(np.array(BEST))
     assert (r1, t1, u1) == (r2, t2, u2) and i1 == i2
     assert obs[0] == pytest.approx(i2["clock"] / 1000) and obs[1] == pytest.approx(i2["valid_accuracy"] / 100)
+
+
+def _curve_bench(tmp_path):
+    """A store whose validation curve holds epochs 3 and 11, with constant per-epoch times."""
+    from nb201_env.benchmark import Benchmark
+    from nb201_env.store import RecordKey, SeedAxis, Source, StoreWriter
+
+    with StoreWriter(tmp_path / "curve.store", "curve", "") as w:
+        w.add_source("s", Source("t"))
+        acc = w.add_record(RecordKey("cifar10-valid", "x-valid", "accuracy", 12), SeedAxis("one"), [3, 11], "s")
+        acc[:, 0, 0], acc[:, 0, 1] = 40.0, 80.0
+        w.add_record(RecordKey("cifar10-valid", "train", "time", 12), SeedAxis("constant"), None, "s")[:] = 10.0
+        w.add_record(RecordKey("cifar10-valid", "x-valid", "time", 12), SeedAxis("constant"), None, "s")[:] = 1.0
+        return Benchmark.open(w.commit())
+
+
+def test_fidelity_action_charges_partial_training(tmp_path):
+    bench = _curve_bench(tmp_path)
+    env = NASBench201OneShotEnv(benchmark=bench, fidelities=(3, 11))
+    assert env.action_space.nvec.tolist() == [5] * 6 + [2]
+    env.reset(seed=0)
+    _, reward, _, _, low = env.step(np.array([3] * 6 + [0]))
+    assert low["epoch"] == 3 and low["valid_accuracy"] == 40.0 and low["cost"] == 4 * 10.0 + 1.0
+    assert low["best_arch"] == -1  # low-fidelity results never become the incumbent
+    _, _, _, _, high = env.step(np.array([3] * 6 + [1]))
+    assert high["epoch"] == 11 and high["cost"] == 12 * 10.0 + 1.0 and not high["repeat"]
+    assert high["best_arch"] == high["arch"] and env.clock.elapsed == 41.0 + 121.0
+    with pytest.raises(ValueError, match=r"fidelity index in 0..1 \(epochs \[3, 11\]\)"):
+        env.step(np.array([3] * 6 + [2]))
+    with pytest.raises(ValueError, match=r"not available.*epochs \[3, 11\]"):
+        NASBench201OneShotEnv(benchmark=bench, fidelities=(5, 11))
+    with pytest.raises(ValueError, match="within 0..11"):
+        NASBench201OneShotEnv(benchmark=bench, fidelities=(12,))
+
+
+@pytest.mark.parametrize("env_id", ["NASBench201-v0", "NASBench201-OneShot-v0"])
+def test_passes_gymnasium_and_sb3_checkers_without_warnings(shared_bench, env_id):
+    import warnings
+
+    from gymnasium.utils.env_checker import check_env
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any checker warning fails the test
+        for mode in (None, "ansi", "rgb_array"):
+            env = gym.make(env_id, benchmark=shared_bench, budget=5000.0, render_mode=mode)
+            check_env(env.unwrapped, skip_render_check=mode is None)
+            sb3_check_env(gym.make(env_id, benchmark=shared_bench, budget=5000.0).unwrapped)
+
+
+def test_render_modes_show_the_cell(shared_bench):
+    env = NASBench201Env(benchmark=shared_bench, render_mode="ansi")
+    env.reset(seed=0)
+    env.step(3)
+    text = env.render()
+    assert "nor_conv_3x3" in text and "?" in text
+    for op in BEST[1:]:
+        env.step(op)
+    text = env.render()
+    assert Arch(6111).to_str() in text and "84.38" in text
+    picture = NASBench201Env(benchmark=shared_bench, render_mode="rgb_array")
+    picture.reset(seed=0)
+    frame = picture.render()
+    assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3
