@@ -51,11 +51,27 @@ def neighbours(index: int) -> np.ndarray:
     return neighbour_table()[index]
 
 
-def mutate(index: int | np.ndarray, rng: np.random.Generator) -> int | np.ndarray:
-    """Change one uniformly chosen edge to a different op chosen uniformly (the NB201 REA mutation)."""
+# The official NB201 mutation picks a node (1, 2 or 3) uniformly, then one of its incoming edges uniformly:
+# edge (1<-0) is chosen with probability 1/3, each edge into node 2 with 1/6, each edge into node 3 with 1/9.
+_NB201_EDGE_CDF = np.cumsum([1 / 3, 1 / 6, 1 / 6, 1 / 9, 1 / 9, 1 / 9])
+MUTATION_SCHEMES = ("uniform", "nb201")
+
+
+def mutate(index: int | np.ndarray, rng: np.random.Generator, scheme: str = "uniform") -> int | np.ndarray:
+    """Change one edge to a different op chosen uniformly.
+
+    ``scheme="uniform"`` picks the edge uniformly; ``"nb201"`` picks it as the official NB201 REA code does
+    (a uniform node, then a uniform incoming edge of that node).
+    """
     idx = np.asarray(index)
     if np.any((idx < 0) | (idx >= NUM_ARCHS)):
         raise ValueError(f"arch index out of range: valid indices are 0..{NUM_ARCHS - 1}, got {index!r}")
-    choice = rng.integers(NUM_EDGES * (NUM_OPS - 1), size=idx.shape)
+    if scheme == "uniform":
+        choice = rng.integers(NUM_EDGES * (NUM_OPS - 1), size=idx.shape)
+    elif scheme == "nb201":
+        edge = np.searchsorted(_NB201_EDGE_CDF, rng.random(idx.shape) * _NB201_EDGE_CDF[-1], side="right")
+        choice = np.minimum(edge, NUM_EDGES - 1) * (NUM_OPS - 1) + rng.integers(NUM_OPS - 1, size=idx.shape)
+    else:
+        raise ValueError(f"unknown mutation scheme {scheme!r}; valid schemes are: {MUTATION_SCHEMES}")
     out = neighbour_table()[idx, choice]
     return int(out) if out.ndim == 0 else out

@@ -46,3 +46,14 @@ def test_bad_indices_are_refused():
         mutate(15625, np.random.default_rng(0))
     with pytest.raises(ValueError, match="0..15624"):
         neighbours(-1)
+
+
+def test_nb201_mutation_scheme_picks_nodes_uniformly():
+    rng = np.random.default_rng(4)
+    start = 9
+    draws = np.asarray(mutate(np.full(36000, start), rng, scheme="nb201"))
+    changed_edge = np.argmax(all_ops()[draws] != all_ops()[start], axis=1)
+    freq = np.bincount(changed_edge, minlength=6) / len(draws)
+    assert np.allclose(freq, [1 / 3, 1 / 6, 1 / 6, 1 / 9, 1 / 9, 1 / 9], atol=0.01)
+    with pytest.raises(ValueError, match="unknown mutation scheme 'gaussian'"):
+        mutate(0, rng, scheme="gaussian")
