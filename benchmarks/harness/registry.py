@@ -1,0 +1,40 @@
+"""Which agents the harness knows, and how to build each one's arguments and environment."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """An agent module and the arguments it runs with in the harness."""
+
+    module: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+    def load(self) -> ModuleType:
+        return importlib.import_module(self.module)
+
+
+AGENTS: dict[str, AgentSpec] = {
+    "random": AgentSpec("agents.random_search"),
+    "rea": AgentSpec("agents.regularized_evolution"),
+    "reinforce": AgentSpec("agents.reinforce"),
+    "local": AgentSpec("agents.local_search"),
+    "hyperband": AgentSpec("agents.hyperband"),
+    "ppo": AgentSpec("agents.sb3_agents", {"algo": "ppo"}),
+    "a2c": AgentSpec("agents.sb3_agents", {"algo": "a2c"}),
+    "dqn": AgentSpec("agents.sb3_agents", {"algo": "dqn"}),
+    "maskable_ppo": AgentSpec("agents.sb3_agents", {"algo": "maskable_ppo"}),
+}
+
+
+def get_agent(name: str) -> AgentSpec:
+    """Return the spec of an agent by name, or raise naming the known agents."""
+    try:
+        return AGENTS[name]
+    except KeyError:
+        raise ValueError(f"unknown agent {name!r}; known agents are: {', '.join(AGENTS)}") from None

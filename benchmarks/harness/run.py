@@ -1,0 +1,206 @@
+"""Run search agents under simulated budgets, many runs each, in parallel, appending every finished run.
+
+    python -m benchmarks.harness.run --agents random rea reinforce --protocols nb201 --runs 500 \\
+        --out results/nb201.jsonl [--store PATH] [--workers 2] [--budgets 6000 12000]
+
+Each run is one search (a fresh search run of the env seeded with ``seed0 + run``, the same seeds for
+every agent); the agent reports its best architecture by validation accuracy, and only then does the
+harness look up that architecture's 200-epoch test accuracy on the three datasets. Rerunning the same
+command skips finished runs, so an interrupted sweep resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import multiprocessing as mp
+import os
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+import nb201_env  # noqa: F401  (registers the envs)
+from benchmarks.harness.registry import AGENTS, get_agent
+from benchmarks.harness.results import ResultsWriter, iter_pending, read_results
+from nb201_env.benchmark import Benchmark
+from nb201_env.locate import find_store
+from nb201_env.names import SEARCH_DATASETS
+from nb201_env.protocols import PROTOCOLS, SearchProtocol, get_protocol
+
+log = logging.getLogger("benchmarks.harness")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One search run to perform."""
+
+    agent: str
+    protocol: SearchProtocol
+    run: int
+    seed: int
+
+
+def protocol_variants(names: list[str], budgets: list[float] | None) -> list[SearchProtocol]:
+    """Return the presets named, each once per budget override (named ``preset@budget``)."""
+    out = []
+    for name in names:
+        preset = get_protocol(name)
+        if not budgets:
+            out.append(preset)
+        for budget in budgets or []:
+            out.append(replace(preset, name=f"{name}@{budget:g}", budget=float(budget)))
+    return out
+
+
+_BENCH: Benchmark | None = None
+_ENVS: dict[tuple[str, str], gym.Env] = {}
+
+
+def _init_worker(store: str) -> None:
+    global _BENCH
+    _BENCH = Benchmark.open(store)
+    _ENVS.clear()
+
+
+def _env_for(module: Any, protocol: SearchProtocol) -> gym.Env:
+    key = (module.__name__, protocol.name)
+    env = _ENVS.get(key)
+    if env is None:
+        assert _BENCH is not None
+        kwargs: dict[str, Any] = {
+            "benchmark": _BENCH,
+            "dataset": protocol.dataset,
+            "budget": protocol.budget,
+            "budget_rule": protocol.rule,
+            "schedule": protocol.schedule,
+        }
+        if getattr(module, "USES_FIDELITIES", False):  # multi-fidelity agents choose among the stored epochs
+            kwargs["fidelities"] = _BENCH._cost_views(protocol.dataset, protocol.schedule)[0].epochs
+        env = _ENVS[key] = gym.make(module.ENV_ID, **kwargs)
+    return env
+
+
+def _test_accuracies(arch: int, schedule: int) -> dict[str, float | None]:
+    assert _BENCH is not None
+    out: dict[str, float | None] = {}
+    for dataset in SEARCH_DATASETS:
+        try:
+            out[dataset] = _BENCH.test_accuracy(arch, dataset, schedule=schedule)
+        except LookupError:
+            out[dataset] = None
+    return out
+
+
+def run_task(task: Task) -> dict[str, Any]:
+    """Perform one search run and return its results record (test accuracy added after the search)."""
+    spec = get_agent(task.agent)
+    module = spec.load()
+    env = _env_for(module, task.protocol)
+    start = time.perf_counter()
+    result = module.search(env, module.Args(**spec.args), task.seed)
+    wall = time.perf_counter() - start
+    p = task.protocol
+    assert _BENCH is not None
+    return {
+        "agent": task.agent,
+        "protocol": p.name,
+        "dataset": p.dataset,
+        "budget": p.budget,
+        "rule": p.rule,
+        "run": task.run,
+        "seed": task.seed,
+        "benchmark": _BENCH.name,
+        "best_arch": int(result.best_arch),
+        "best_valid": float(result.valid_accuracy[result.archs == result.best_arch].max())
+        if result.evaluations
+        else None,
+        "evaluations": result.evaluations,
+        "clock": float(result.times[-1]) if result.evaluations else 0.0,
+        "test": _test_accuracies(int(result.best_arch), p.test_schedule) if result.best_arch >= 0 else {},
+        "trajectory": {
+            "time": np.round(result.times, 3).tolist(),
+            "arch": result.archs.tolist(),
+            "valid": np.round(result.valid_accuracy, 4).tolist(),
+        },
+        "settings": result.settings,
+        "wall_seconds": round(wall, 4),
+    }
+
+
+def sweep(
+    agents: list[str],
+    protocols: list[SearchProtocol],
+    runs: int,
+    out: Path,
+    store: str,
+    workers: int = 0,
+    seed0: int = 0,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Run every (agent, protocol, run) not yet in ``out``; return all records of the file."""
+    for name in agents:
+        get_agent(name)
+    wanted = [(a, p.name, r) for p in protocols for a in agents for r in range(runs)]
+    by_name = {p.name: p for p in protocols}
+    pending = [Task(a, by_name[p], r, seed0 + r) for a, p, r in iter_pending(wanted, read_results(out))]
+    workers = workers or os.cpu_count() or 1
+    if pending:
+        log.info(
+            "%d runs to do (%d already in %s) on %d workers", len(pending), len(wanted) - len(pending), out, workers
+        )
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(pending), desc="search runs", unit="run", disable=not progress)
+        with ResultsWriter(out) as writer:
+            if workers == 1:
+                _init_worker(store)
+                for task in pending:
+                    writer.write(run_task(task))
+                    bar.update()
+            else:
+                chunk = max(1, min(25, len(pending) // (workers * 8)))
+                with mp.get_context("fork").Pool(workers, initializer=_init_worker, initargs=(store,)) as pool:
+                    for record in pool.imap_unordered(run_task, pending, chunksize=chunk):
+                        writer.write(record)
+                        bar.update()
+        bar.close()
+    return read_results(out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--agents", nargs="+", default=["random", "rea", "reinforce"], choices=list(AGENTS))
+    parser.add_argument("--protocols", nargs="+", default=["nb201"], choices=list(PROTOCOLS))
+    parser.add_argument("--budgets", nargs="*", type=float, help="override the presets' budgets (seconds)")
+    parser.add_argument("--runs", type=int, default=500)
+    parser.add_argument("--seed0", type=int, default=0, help="run r uses seed seed0 + r")
+    parser.add_argument("--workers", type=int, default=0, help="processes (default: one per core)")
+    parser.add_argument("--store", help="benchmark store (default: $NB201_DATA, then the cache directory)")
+    parser.add_argument("--out", type=Path, default=Path("results/search.jsonl"))
+    parser.add_argument("--report", type=Path, help="also write the table and plots into this folder")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    store = str(find_store(args.store))
+    start = time.perf_counter()
+    records = sweep(
+        args.agents,
+        protocol_variants(args.protocols, args.budgets),
+        args.runs,
+        args.out,
+        store,
+        args.workers,
+        args.seed0,
+    )
+    log.info("%d records in %s (%.1f s)", len(records), args.out, time.perf_counter() - start)
+    if args.report:
+        from benchmarks.harness.report import write_report
+
+        write_report(records, args.report, store)
+
+
+if __name__ == "__main__":
+    main()
