@@ -42,6 +42,8 @@ class Benchmark:
         self.store = store
         self._views: dict[tuple[str, str, str, int], RecordView] = {}
         self._costs: dict[tuple[str, int], tuple[RecordView, RecordView, RecordView]] = {}
+        self._cost_tables: dict[tuple[str, int, int], np.ndarray] = {}
+        self._cost_lists: dict[tuple[str, int, int], list[float]] = {}
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] | None = None, verify: Verify = "lazy") -> Benchmark:
@@ -136,10 +138,18 @@ class Benchmark:
         seed: SeedPolicy = MEAN,
     ) -> Validation:
         """Return the search signal of one simulated run: validation accuracy and its cost in seconds."""
-        acc, train, evaluation = self._costs.get((dataset, schedule)) or self._cost_views(dataset, schedule)
+        acc = (self._costs.get((dataset, schedule)) or self._cost_views(dataset, schedule))[0]
         index = arch if type(arch) is int and 0 <= arch < NUM_ARCHS else index_of(arch)  # type: ignore[arg-type]
         accuracy = acc.value(index, epoch, seed)
-        return Validation(accuracy, self._cost(train, evaluation, index, epoch, schedule))
+        key = (dataset, schedule, schedule - 1 if epoch is None else epoch)
+        costs = self._cost_lists.get(key)
+        if costs is None:
+            self.cost_table(dataset, schedule=schedule, epoch=epoch)
+            costs = self._cost_lists[key]
+        cost = costs[index]
+        if cost != cost:
+            raise MissingValueError(f"no recorded training time for arch {index} ({dataset}, schedule {schedule})")
+        return Validation(accuracy, cost)
 
     def validation_many(
         self,
@@ -151,28 +161,35 @@ class Benchmark:
         seed: SeedPolicy = MEAN,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Return (validation accuracy, cost in seconds) arrays for many architectures."""
-        acc, train, evaluation = self._cost_views(dataset, schedule)
         idx = _indices(archs)
-        accuracy = acc.values(idx, epoch, seed)
-        e = schedule - 1 if epoch is None else epoch
-        train_s = _cumulative(train, idx, e)
-        eval_s = evaluation.values(idx, e, MEAN)
-        return accuracy, train_s + eval_s
+        accuracy = self._cost_views(dataset, schedule)[0].values(idx, epoch, seed)
+        return accuracy, self.cost_table(dataset, schedule=schedule, epoch=epoch)[idx]
 
-    def _cost(self, train: RecordView, evaluation: RecordView, index: int, epoch: int | None, schedule: int) -> float:
+    def cost_table(self, dataset: str = "cifar10", *, schedule: int = 12, epoch: int | None = None) -> np.ndarray:
+        """Return the simulated cost of every architecture (NaN where times are missing); cached, read-only."""
         e = schedule - 1 if epoch is None else epoch
-        if train.info.epochs is None:  # constant per epoch: the official pseudo-times
-            train_s = (e + 1) * train.value(index, None, MEAN)
-        else:
-            train_s = float(_cumulative(train, np.asarray([index]), e)[0])
-        return train_s + evaluation.value(index, e, MEAN)
+        key = (dataset, schedule, e)
+        table = self._cost_tables.get(key)
+        if table is None:
+            _, train, evaluation = self._cost_views(dataset, schedule)
+            if isinstance(e, bool) or not isinstance(e, int) or not 0 <= e < schedule:
+                raise ValueError(f"epoch {epoch!r} is outside the {schedule}-epoch schedule (0..{schedule - 1})")
+            every = np.arange(NUM_ARCHS)
+            table = _cumulative(train, every, e) + evaluation.values(every, e, MEAN)
+            table.flags.writeable = False
+            self._cost_tables[key], self._cost_lists[key] = table, table.tolist()
+        return table
 
     def cost(
         self, arch: int | str | object, dataset: str = "cifar10", *, schedule: int = 12, epoch: int | None = None
     ) -> float:
         """Return the simulated seconds of training to ``epoch`` plus one validation pass."""
-        _, train, evaluation = self._cost_views(dataset, schedule)
-        return self._cost(train, evaluation, index_of(arch), epoch, schedule)  # type: ignore[arg-type]
+        cost = float(self.cost_table(dataset, schedule=schedule, epoch=epoch)[index_of(arch)])  # type: ignore[arg-type]
+        if cost != cost:
+            raise MissingValueError(
+                f"no recorded training time for arch {index_of(arch)} ({dataset}, schedule {schedule})"
+            )  # type: ignore[arg-type]
+        return cost
 
     def test_accuracy(
         self, arch: int | str | object, dataset: str = "cifar10", *, schedule: int = 200, seed: SeedPolicy = MEAN

@@ -117,7 +117,7 @@ class TabularEvaluator:
             self._acc._check_seed(c.seed)
         self._e = c.schedule - 1 if c.epoch is None else c.epoch
         every = np.arange(NUM_ARCHS)
-        self.cost_table = bench.validation_many(every, c.dataset, schedule=c.schedule, epoch=c.epoch, seed=MEAN)[1]
+        self.cost_table = bench.cost_table(c.dataset, schedule=c.schedule, epoch=c.epoch)
         self._cost_list: list[float] = self.cost_table.tolist()
         self.deterministic = c.seed_policy != "random" or self._acc.array.shape[1] == 1
         self.accuracy_table = self._acc.values(every, c.epoch, self._seed(None)) if self.deterministic else None
@@ -154,7 +154,7 @@ class TabularEvaluator:
         """Return validation accuracy after ``epoch`` and the simulated cost of training that far."""
         c = self.config
         accuracy = self._acc.value(index, epoch, self._seed(rng))
-        return Evaluation(accuracy, self.bench._cost(self._train, self._eval, index, epoch, c.schedule))
+        return Evaluation(accuracy, self.bench.cost(index, c.dataset, schedule=c.schedule, epoch=epoch))
 
     def test_accuracy(self, index: int) -> float:
         """Return the paper's test figure for this dataset (for reports only)."""

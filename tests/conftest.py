@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import bz2
-import os
 import pickle
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def shared_root() -> Path:
-    """Return the shared data folder: ``$NB201_SHARED`` or ``../shared`` beside the repo."""
-    return Path(os.environ.get("NB201_SHARED", REPO.parent / "shared"))
+from shared_data import shared_root
 
 
 @pytest.fixture(scope="session")

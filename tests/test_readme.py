@@ -2,7 +2,7 @@
 
 import re
 
-from conftest import REPO
+from shared_data import REPO
 
 
 def _command(text: str, after: str) -> str:

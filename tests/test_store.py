@@ -142,3 +142,21 @@ def test_writer_refuses_inconsistent_input(tmp_path):
             w.add_record(KEY, SeedAxis("one"), [11], "s")
         with pytest.raises(StoreError, match="never added"):
             w.commit()
+
+
+def test_arch_order_constant_matches_the_official_strings(official_meta_archs):
+    import hashlib
+
+    from nb201_env.store.codec import ARCH_ORDER_SHA256, arch_order_sha256
+
+    assert arch_order_sha256() == ARCH_ORDER_SHA256
+    assert hashlib.sha256("\n".join(official_meta_archs).encode()).hexdigest() == ARCH_ORDER_SHA256
+
+
+def test_store_from_another_index_order_is_refused(tmp_path):
+    path = _write(tmp_path / "s.store")
+    manifest = json.loads((path / MANIFEST).read_text())
+    manifest["arch_order_sha256"] = "0" * 64
+    (path / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(StoreError, match="not the official NB201 index order"):
+        Store.open(path)

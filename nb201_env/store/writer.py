@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from nb201_env.space import NUM_ARCHS
-from nb201_env.store.codec import StoreError, arch_order_sha256, manifest_to_json
+from nb201_env.store.codec import ARCH_ORDER_SHA256, StoreError, manifest_to_json
 from nb201_env.store.schema import (
     MANIFEST,
     ArrayFile,
@@ -165,7 +165,7 @@ class StoreWriter:
             created_utc=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             created_by=f"nb201_env {__version__}",
             num_archs=NUM_ARCHS,
-            arch_order_sha256=arch_order_sha256(),
+            arch_order_sha256=ARCH_ORDER_SHA256,
             sources=dict(self._sources),
             records=records,
             stats=stats,
