@@ -69,7 +69,13 @@ class Recorder:
 
 
 class Searcher(Protocol):
-    """An ask/tell search strategy over whole cells."""
+    """An ask/tell search strategy over whole cells.
+
+    Optional members read by :func:`run_search`: ``best_arch()`` (the arch to report; default the best
+    validation accuracy seen), ``settings`` (a dict copied into the result) and ``done`` (True ends the run
+    before the budget is spent, e.g. a converged policy that only proposes cells already evaluated, which
+    cost no simulated time under ``charge_repeats=False`` and so would never spend the budget).
+    """
 
     name: str
 
@@ -94,7 +100,7 @@ def run_search(env: gym.Env, searcher: Searcher, seed: int, max_steps: int = 10_
         _, _, _, truncated, info = step(action)
         if recorder.add(info):
             searcher.tell(action, info)
-        if truncated:
+        if truncated or getattr(searcher, "done", False):
             break
     best = getattr(searcher, "best_arch", None)
     settings = dict(getattr(searcher, "settings", {}))
