@@ -18,8 +18,10 @@ What it is
     top rung once anything reached it).
 
 Reference settings
-    ``eta = 3`` and a maximum resource of the full 12-epoch schedule, as in the Hyperband/BOHB setups used
-    by NAS-Bench-201 and NATS-Bench (their BOHB runs HpBandSter with ``eta = 3``).
+    The NATS-Bench BOHB baseline (``exps/NATS-algos/bohb.py`` in D-X-Y/AutoDL-Projects) runs HpBandSter
+    with ``eta=3, min_budget=1, max_budget=12`` epochs and judges a budget ``b`` after epoch ``b - 1``:
+    rungs 1.33, 4 and 12 epochs, i.e. epochs 0, 3 and 11, which is the ladder here when all twelve epochs
+    are offered. (BOHB's model-based sampling is not reproduced: cells are drawn uniformly, as Hyperband.)
 
 Degenerate case
     With a single offered epoch (the public store holds only the final 12-epoch accuracy, so the harness
@@ -34,7 +36,6 @@ Deviations
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -136,7 +137,7 @@ class Hyperband:
         eta = self.args.eta
         if self.bracket >= 0 and self.rung < self.s_max:
             i = self.rung - (self.s_max - self.bracket) + 1  # the next rung's position in the bracket
-            keep = math.floor(self.n * eta**-i)
+            keep = self.n // eta**i  # floor(n * eta^-i), in integers to avoid rounding just below a whole number
             if keep >= 1:
                 ranked = sorted(self.results, key=lambda r: -r[0])  # stable: ties keep evaluation order
                 self.queue = [cell for _, cell in ranked[:keep]][::-1]
@@ -146,7 +147,7 @@ class Hyperband:
         # next bracket: s cycles s_max, s_max - 1, ..., 0, s_max, ...
         self.bracket = self.s_max if self.bracket <= 0 else self.bracket - 1
         s = self.bracket
-        self.n = math.ceil((self.s_max + 1) / (s + 1) * eta**s)
+        self.n = -(-(self.s_max + 1) * eta**s // (s + 1))  # ceil((s_max + 1) / (s + 1) * eta^s)
         self.rung = self.s_max - s
         self.queue = self.rng.choice(NUM_ARCHS, size=self.n, replace=False).tolist()[::-1]
         self.results = []

@@ -116,7 +116,8 @@ class LocalSearch:
             if self.best_neighbour >= 0:
                 self._move_to(self.best_neighbour)
             else:
-                self.local_optima.append(self.current)
+                if self.current not in self.local_optima:  # a restart may land on a known optimum again
+                    self.local_optima.append(self.current)
                 self.current = -1
                 self.settings["local_optima"] = len(self.local_optima)
 
