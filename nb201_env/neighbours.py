@@ -6,6 +6,7 @@ canonical encoding; randomness comes only from the ``numpy.random.Generator`` pa
 
 from __future__ import annotations
 
+import bisect
 from functools import cache
 
 import numpy as np
@@ -63,6 +64,8 @@ def mutate(index: int | np.ndarray, rng: np.random.Generator, scheme: str = "uni
     ``scheme="uniform"`` picks the edge uniformly; ``"nb201"`` picks it as the official NB201 REA code does
     (a uniform node, then a uniform incoming edge of that node).
     """
+    if isinstance(index, (int, np.integer)):
+        return _mutate_one(int(index), rng, scheme)
     idx = np.asarray(index)
     if np.any((idx < 0) | (idx >= NUM_ARCHS)):
         raise ValueError(f"arch index out of range: valid indices are 0..{NUM_ARCHS - 1}, got {index!r}")
@@ -75,3 +78,25 @@ def mutate(index: int | np.ndarray, rng: np.random.Generator, scheme: str = "uni
         raise ValueError(f"unknown mutation scheme {scheme!r}; valid schemes are: {MUTATION_SCHEMES}")
     out = neighbour_table()[idx, choice]
     return int(out) if out.ndim == 0 else out
+
+
+@cache
+def _neighbour_lists() -> list[list[int]]:
+    return neighbour_table().tolist()
+
+
+_NB201_EDGE_CDF_LIST = _NB201_EDGE_CDF.tolist()
+
+
+def _mutate_one(index: int, rng: np.random.Generator, scheme: str) -> int:
+    """Mutate one architecture with scalar Python arithmetic (the hot path of evolution agents)."""
+    if not 0 <= index < NUM_ARCHS:
+        raise ValueError(f"arch index out of range: valid indices are 0..{NUM_ARCHS - 1}, got {index!r}")
+    if scheme == "uniform":
+        choice = int(rng.random() * NUM_EDGES * (NUM_OPS - 1))
+    elif scheme == "nb201":
+        edge = min(bisect.bisect_right(_NB201_EDGE_CDF_LIST, rng.random() * _NB201_EDGE_CDF_LIST[-1]), NUM_EDGES - 1)
+        choice = edge * (NUM_OPS - 1) + int(rng.random() * (NUM_OPS - 1))
+    else:
+        raise ValueError(f"unknown mutation scheme {scheme!r}; valid schemes are: {MUTATION_SCHEMES}")
+    return _neighbour_lists()[index][choice]

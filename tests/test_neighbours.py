@@ -57,3 +57,16 @@ def test_nb201_mutation_scheme_picks_nodes_uniformly():
     assert np.allclose(freq, [1 / 3, 1 / 6, 1 / 6, 1 / 9, 1 / 9, 1 / 9], atol=0.01)
     with pytest.raises(ValueError, match="unknown mutation scheme 'gaussian'"):
         mutate(0, rng, scheme="gaussian")
+
+
+def test_scalar_and_batched_mutation_follow_the_same_distribution():
+    rng = np.random.default_rng(5)
+    start = 321
+    scalar = np.array([mutate(start, rng, scheme="nb201") for _ in range(18000)])
+    edge = np.argmax(all_ops()[scalar] != all_ops()[start], axis=1)
+    assert np.allclose(
+        np.bincount(edge, minlength=6) / len(scalar), [1 / 3, 1 / 6, 1 / 6, 1 / 9, 1 / 9, 1 / 9], atol=0.015
+    )
+    assert isinstance(mutate(start, rng), int)
+    with pytest.raises(ValueError, match="unknown mutation scheme"):
+        mutate(start, rng, scheme="bad")
