@@ -2,7 +2,8 @@
 
 1. Writes a synthetic NATS ``-simple`` archive (default: all 15,625 archs) with ``importers.fixtures`` into
    ``--workdir`` (reused when it is already complete) and times ``convert_nats`` on it in a fresh process,
-   reporting seconds, archs/s and that process's peak RSS.
+   reporting seconds, archs/s and that process's peak RSS (ru_maxrss, which includes the memory-mapped
+   output arrays) and peak anonymous RSS (sampled from /proc: the converter's own heap).
 2. Builds NATS-like (protocol 4) and NB201-like (protocol 2) single pickles of ``--stream-archs`` archs and
    times ``Arch2InfosStream`` against ``pickle._Unpickler`` (pure Python, same allowlist) on the same bytes.
 
@@ -19,6 +20,7 @@ import pickletools
 import resource
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -49,14 +51,33 @@ def _archive(workdir: Path, archs: int, workers: int) -> tuple[Path, float | Non
     return folder, time.perf_counter() - start
 
 
+def _rss_anon_mb() -> float:
+    """Return this process's anonymous resident memory (the Python heap, without mapped store files)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def _convert_child(folder: str, out: str, queue: Any) -> None:
+    peak = [0.0]
+    done = threading.Event()
+
+    def sample() -> None:  # the peak of anonymous memory: ru_maxrss also counts the mapped output arrays
+        while not done.wait(0.1):
+            peak[0] = max(peak[0], _rss_anon_mb())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     start = time.perf_counter()
     convert_nats(folder, out, overwrite=True)
     seconds = time.perf_counter() - start
-    queue.put((seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    done.set()
+    sampler.join()
+    queue.put((seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, peak[0]))
 
 
-def _time_convert(folder: Path, out: Path) -> tuple[float, float]:
+def _time_convert(folder: Path, out: Path) -> tuple[float, float, float]:
     ctx = mp.get_context("spawn")  # a fresh process: its peak RSS is the converter's alone
     queue = ctx.Queue()
     proc = ctx.Process(target=_convert_child, args=(str(folder), str(out), queue))
@@ -133,7 +154,7 @@ def main() -> None:
     try:
         if not args.skip_convert:
             folder, made = _archive(args.workdir, args.archs, args.workers)
-            seconds, rss = _time_convert(folder, args.workdir / "store")
+            seconds, rss, anon = _time_convert(folder, args.workdir / "store")
             size = sum(p.stat().st_size for p in folder.iterdir())
             print(
                 _table(
@@ -144,6 +165,7 @@ def main() -> None:
                         "seconds",
                         "archs/s",
                         "peak RSS",
+                        "peak anon RSS",
                         "archive written in",
                     ),
                     [
@@ -154,6 +176,7 @@ def main() -> None:
                             f"{seconds:.1f}",
                             f"{args.archs / seconds:.0f}",
                             f"{rss:.0f} MB",
+                            f"{anon:.0f} MB",
                             "reused" if made is None else f"{made:.0f} s",
                         )
                     ],

@@ -34,7 +34,7 @@ from nb201_env.importers.official import (
     check_meta_archs,
 )
 from nb201_env.importers.pickle_stream import Arch2InfosStream
-from nb201_env.importers.readahead import ReadAhead
+from nb201_env.importers.readahead import ReadAhead, bz2_chunks
 from nb201_env.importers.safe_unpickle import UnsafePickleError, safe_loads
 from nb201_env.names import check_choice
 from nb201_env.space import NUM_ARCHS
@@ -171,7 +171,7 @@ def _ready(index: int, name: str, future: Future[bytes]) -> tuple[int, str, Any]
 def _convert_single(records: OfficialRecords, source: Path, progress: Progress | None) -> None:
     where = source.name
     try:
-        with bz2.BZ2File(source) as raw, ReadAhead(raw) as reader:
+        with ReadAhead(bz2_chunks(source)) as reader:
             stream = Arch2InfosStream(reader, name=where)
             done = 0
             for index, value in stream:
