@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from nb201_env.locate import ENV_VAR, default_store_path, find_store
+from nb201_env.store.codec import StoreError
 
 log = logging.getLogger("nb201_env.cli")
 
@@ -52,6 +53,22 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     print(f"wrote {path}")
     if args.output is None:
         print(f"this is the default location: Benchmark.open() and the environment find it without {ENV_VAR}")
+    return 0
+
+
+def _cmd_download(args: argparse.Namespace) -> int:
+    from nb201_env.download import describe_known_files, download, fetch_and_convert
+
+    if args.name == "list":
+        print(describe_known_files())
+        return 0
+    if args.no_convert:
+        path = download(args.name, args.dir)
+    else:
+        path = fetch_and_convert(
+            args.name, args.dir, Path(args.output) if args.output else None, overwrite=args.overwrite
+        )
+    print(f"wrote {path}")
     return 0
 
 
@@ -121,7 +138,11 @@ def _cmd_query(args: argparse.Namespace) -> int:
             continue
         v = bench.view(key.dataset, key.split, key.metric, key.schedule).values([arch.index], None, "mean")[0]
         values[key.name] = None if math.isnan(v) else float(v)
-    stats = {k.name: float(bench.store.stat(k)[arch.index]) for k in sorted(bench.store.stats)}
+    stats = {
+        k.name: float(bench.store.stat(k)[arch.index])
+        for k in sorted(bench.store.stats)
+        if not args.dataset or k.scope == args.dataset
+    }
     out = {
         "index": arch.index,
         "arch_str": arch.to_str(),
@@ -170,6 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing store at the output")
     p.set_defaults(func=_cmd_convert)
 
+    p = sub.add_parser("download", help="fetch official files (resumable, verified) and convert them")
+    p.add_argument("name", help="a known file (nats-tss-simple, nats-tss, nb201-v1_1, nb201-v1_0), or 'list'")
+    p.add_argument("--dir", help="where to keep the downloaded file (default: next to the default store)")
+    p.add_argument("-o", "--output", help=f"store directory to write (default: {default_store_path()})")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing store at the output")
+    p.add_argument("--no-convert", action="store_true", help="only download and verify")
+    p.set_defaults(func=_cmd_download)
+
     store_help = f"store directory (default: ${ENV_VAR}, else {default_store_path()})"
     p = sub.add_parser("info", help="describe a store: records, seeds, epochs, sources, size")
     p.add_argument("--store", help=store_help)
@@ -196,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return int(args.func(args))
-    except (OSError, ValueError, LookupError, RuntimeError) as exc:  # user errors: one clear line, no traceback
+    except (OSError, ValueError, LookupError, RuntimeError, StoreError) as exc:  # one clear line, no traceback
         print(f"nb201 {args.command}: error: {exc}", file=sys.stderr)
         return 2
 
