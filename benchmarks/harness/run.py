@@ -184,6 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--report", type=Path, help="also write the table and plots into this folder")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("nb201_env").setLevel(logging.WARNING)  # per-run library messages would drown the bar
     store = str(find_store(args.store))
     start = time.perf_counter()
     records = sweep(
