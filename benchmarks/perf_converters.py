@@ -5,7 +5,8 @@
    reporting seconds, archs/s and that process's peak RSS (ru_maxrss, which includes the memory-mapped
    output arrays) and peak anonymous RSS (sampled from /proc: the converter's own heap).
 2. Builds NATS-like (protocol 4) and NB201-like (protocol 2) single pickles of ``--stream-archs`` archs and
-   times ``Arch2InfosStream`` against ``pickle._Unpickler`` (pure Python, same allowlist) on the same bytes.
+   times ``Arch2InfosStream`` against ``pickle._Unpickler`` (pure Python, same allowlist) on the same bytes
+   (best CPU time of ``--repeat`` runs each).
 
 Usage: ``python benchmarks/perf_converters.py [--workdir DIR] [--archs N] [--workers 2] [--stream-archs 200]``
 """
@@ -97,11 +98,12 @@ def _stream_bytes(archs: int, protocol: int) -> bytes:
 
 
 def _best(fn: Any, repeat: int) -> float:
+    """Return the least CPU time of ``repeat`` runs: steadier than wall time on a shared machine."""
     times = []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     return min(times)
 
 

@@ -105,12 +105,7 @@ class Arch2InfosStream:
             op = data[pos]
             pos += 1
             try:
-                if op == 71:  # BINFLOAT
-                    append(_D(data, pos)[0])
-                    pos += 8
-                elif op == 148:  # MEMOIZE
-                    memo_append(stack[-1])
-                elif op == 140:  # SHORT_BINUNICODE, fused with the MEMOIZE and BINFLOAT that usually follow
+                if op == 140:  # SHORT_BINUNICODE, fused with the MEMOIZE and BINFLOAT that usually follow
                     n = data[pos] + pos + 1
                     text = data[pos + 1 : n].decode()
                     append(text)
@@ -121,6 +116,23 @@ class Arch2InfosStream:
                             append(_D(data, n + 1)[0])
                             n += 9
                     pos = n
+                elif op == 88:  # BINUNICODE
+                    n = _I(data, pos)[0]
+                    if n > 200 and pos + 4 + n > len(data):  # shorter ones fit in the margin
+                        data, pos, consumed, eof, limit = self._need(data, pos - 1, consumed, 5 + n)
+                        pos += 1
+                    text = data[pos + 4 : pos + 4 + n].decode()
+                    append(text)
+                    pos += 4 + n
+                    if n < 256 and data[pos] == 114 and _I(data, pos + 1)[0] == base + len(memo):
+                        memo_append(text)  # fused LONG_BINPUT (protocol 2 memoizes with explicit indices)
+                        pos += 5
+                        if data[pos] == 71:
+                            append(_D(data, pos + 1)[0])
+                            pos += 9
+                elif op == 71:  # BINFLOAT
+                    append(_D(data, pos)[0])
+                    pos += 8
                 elif op == 75:  # BININT1
                     if stack is a2i_frame:
                         append(data[pos])
@@ -136,6 +148,8 @@ class Arch2InfosStream:
                     else:
                         append(data[pos])
                         pos += 1
+                elif op == 148:  # MEMOIZE
+                    memo_append(stack[-1])
                 elif op == 114:  # LONG_BINPUT
                     i = _I(data, pos)[0] - base
                     pos += 4
@@ -143,20 +157,6 @@ class Arch2InfosStream:
                         memo_append(stack[-1])
                     else:
                         base = self._put(i + base, stack[-1], memo, base, kept)
-                elif op == 88:  # BINUNICODE
-                    n = _I(data, pos)[0]
-                    if pos + 4 + n > len(data):
-                        data, pos, consumed, eof, limit = self._need(data, pos - 1, consumed, 5 + n)
-                        pos += 1
-                    text = data[pos + 4 : pos + 4 + n].decode()
-                    append(text)
-                    pos += 4 + n
-                    if n < 256 and data[pos] == 114 and _I(data, pos + 1)[0] == base + len(memo):
-                        memo_append(text)  # fused LONG_BINPUT (protocol 2 memoizes with explicit indices)
-                        pos += 5
-                        if data[pos] == 71:
-                            append(_D(data, pos + 1)[0])
-                            pos += 9
                 elif op == 104 or op == 106:  # BINGET, LONG_BINGET
                     if op == 104:
                         i = data[pos]

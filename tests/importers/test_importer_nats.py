@@ -230,3 +230,27 @@ def test_full_time_axes(tmp_path: Path) -> None:
     assert info.seeds.seeds == (777, 888, 999) and info.epochs == tuple(range(200))
     assert check_arch(store, 8, fixtures.nats_arch(8, root), HPS) > 10_000
     assert store.manifest.extra["time_axes"] == "full"
+
+
+def test_meta_and_member_checks(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    folder = tmp_path / "simple"
+    folder.mkdir()
+    (folder / "meta.pickle.pbz2").write_bytes(bz2.compress(pickle.dumps(["not", "a", "dict"], 4)))
+    with pytest.raises(SourceFormatError, match=r"meta\.pickle\.pbz2: expected a dict, got list"):
+        convert_nats(folder, tmp_path / "out")
+    meta = {"meta_archs": [fixtures.arch_str(i) for i in range(15625)], "total_archs": 15625}
+    (folder / "meta.pickle.pbz2").write_bytes(bz2.compress(pickle.dumps(meta, 4)))
+    (folder / "notes.txt").write_text("hello")
+    with caplog.at_level("WARNING"), pytest.raises(SourceFormatError, match=r"no arch files \('<index>\.pickle"):
+        convert_nats(folder, tmp_path / "out")
+    assert "ignoring notes.txt" in caplog.text
+    assert not (tmp_path / "out").exists()
+
+
+def test_single_file_without_archs(tmp_path: Path) -> None:
+    path = tmp_path / fixtures.NATS_FILE_NAME
+    meta = {"meta_archs": [fixtures.arch_str(i) for i in range(15625)], "total_archs": 15625, "arch2infos": None}
+    path.write_bytes(bz2.compress(pickle.dumps(meta, 4)))
+    with pytest.raises(SourceFormatError, match="no arch2infos entries found"):
+        convert_nats(path, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

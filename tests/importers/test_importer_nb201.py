@@ -53,6 +53,16 @@ def test_refuses_zip_and_foreign_files(tmp_path: Path) -> None:
     path.write_bytes(pickle.dumps(fixtures.TORCH_MAGIC, 2) + pickle.dumps(1000, 2))
     with pytest.raises(SourceFormatError, match="torch protocol version is 1000, expected 1001"):
         convert_nb201_pth(path, tmp_path / "out")
+    path.write_bytes(
+        pickle.dumps(fixtures.TORCH_MAGIC, 2) + pickle.dumps(1001, 2) + pickle.dumps({"little_endian": 0}, 2)
+    )
+    with pytest.raises(
+        SourceFormatError, match=r"sys_info is \{'little_endian': 0\}; expected a dict with little_endian"
+    ):
+        convert_nb201_pth(path, tmp_path / "out")
+    path.write_bytes(pickle.dumps(fixtures.TORCH_MAGIC, 2)[:-4])
+    with pytest.raises(CorruptSourceError, match="cannot read the magic number"):
+        convert_nb201_pth(path, tmp_path / "out")
     with pytest.raises(FileNotFoundError, match="missing.pth"):
         convert_nb201_pth(tmp_path / "missing.pth", tmp_path / "out")
     assert not (tmp_path / "out").exists()
