@@ -1,0 +1,156 @@
+"""Train many architectures at once in a pool of worker processes: one per GPU, or several CPU workers.
+
+Each worker receives the prepared data once (at start-up), sets its own thread count and device, and
+trains jobs sent to it; the parent collects results as they finish and hands each to a callback (the
+evaluator writes it to the cache right away, so killing everything loses only the runs in flight). On a
+small CPU, one single-threaded worker per core beats one multi-threaded process for small networks: the
+per-op work is too small to split across threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import replace
+from typing import Any
+
+from nb201_env.training.evaluator import Job
+from nb201_env.training.recipe import Recipe
+from nb201_env.training.splits import Splits
+from nb201_env.training.trainer import Runtime
+
+log = logging.getLogger(__name__)
+ResultCallback = Callable[[Job, dict[str, Any]], None]
+
+_worker: dict[str, Any] = {}  # the data, recipe and runtime of this worker process
+
+
+def _init_worker(splits: Splits, recipe: Recipe, runtime: Runtime, devices: Any) -> None:
+    device = devices.get() if devices is not None else runtime.device  # one GPU per worker
+    _worker.update(splits=splits, recipe=recipe, runtime=replace(runtime, device=device))
+
+
+def _train_job(job: Job) -> dict[str, Any]:
+    from nb201_env.training.trainer import train
+
+    rep, seed, test = job
+    return train(rep, _worker["splits"], _worker["recipe"], seed, _worker["runtime"], test=test).to_dict()
+
+
+class JobsFailed(RuntimeError):
+    """Some jobs raised; the others finished (and were handed to the callback)."""
+
+
+def collect(futures: dict[Future[dict[str, Any]], Job], on_result: ResultCallback | None) -> dict[Job, dict[str, Any]]:
+    """Wait for futures, passing each result to ``on_result`` as soon as it is done; raise if any failed."""
+    results: dict[Job, dict[str, Any]] = {}
+    failures: list[str] = []
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for future in done:
+            job = futures[future]
+            try:
+                results[job] = future.result()
+            except Exception as error:  # report every failed job, keep the finished ones
+                failures.append(f"arch {job[0]} seed {job[1]}: {error!r}")
+                continue
+            if on_result is not None:
+                on_result(job, results[job])
+            log.info("finished arch %d seed %d (%d/%d)", job[0], job[1], len(results), len(futures))
+    if failures:
+        raise JobsFailed(f"{len(failures)} of {len(futures)} training jobs failed: " + "; ".join(failures[:5]))
+    return results
+
+
+class ProcessPoolBackend:
+    """Train jobs in worker processes (``spawn``ed, so safe with threads and CUDA).
+
+    Args:
+        workers: number of processes (default: one per visible GPU when training on CUDA, else one per core).
+        threads_per_worker: torch threads in each worker (default: cores // workers, at least 1).
+        devices: device of each worker, e.g. ``["cuda:0", "cuda:1"]`` (default: the runtime's device for all).
+    """
+
+    def __init__(
+        self, workers: int | None = None, threads_per_worker: int | None = None, devices: list[str] | None = None
+    ) -> None:
+        if devices is not None and workers is not None and workers != len(devices):
+            raise ValueError(f"workers={workers} but {len(devices)} devices given: one worker per device")
+        if workers is not None and (not isinstance(workers, int) or workers < 1):
+            raise ValueError(f"workers must be an int >= 1 or None, got {workers!r}")
+        self.devices = devices
+        self.workers = workers or (len(devices) if devices else None)
+        self.threads_per_worker = threads_per_worker
+        self._pool: ProcessPoolExecutor | None = None
+        self._bound: tuple[int, Recipe, Runtime] | None = None
+
+    def _start(self, splits: Splits, recipe: Recipe, runtime: Runtime) -> ProcessPoolExecutor:
+        bound = (id(splits), recipe, runtime)
+        if self._pool is not None and self._bound == bound:
+            return self._pool
+        self.close()
+        workers = self.workers or _default_workers(runtime)
+        devices = self.devices or _default_devices(runtime, workers)
+        threads = self.threads_per_worker or max(1, (os.cpu_count() or 1) // workers)
+        context = multiprocessing.get_context("spawn")
+        queue = None
+        if devices:
+            queue = context.Manager().Queue()
+            for device in devices:
+                queue.put(device)
+        log.info("starting %d training workers with %d thread(s) each", workers, threads)
+        self._pool = ProcessPoolExecutor(
+            workers,
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(splits, recipe, replace(runtime, threads=threads), queue),
+        )
+        self._bound = bound
+        return self._pool
+
+    def run(
+        self,
+        jobs: list[Job],
+        splits: Splits,
+        recipe: Recipe,
+        runtime: Runtime,
+        on_result: ResultCallback | None = None,
+    ) -> list[dict[str, Any]]:
+        """Train every job in the pool, calling ``on_result`` as each finishes; return results in job order."""
+        pool = self._start(splits, recipe, runtime)
+        futures = {pool.submit(_train_job, job): job for job in jobs}
+        results = collect(futures, on_result)
+        return [results[job] for job in jobs]
+
+    def close(self) -> None:
+        """Stop the worker processes."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> ProcessPoolBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _default_workers(runtime: Runtime) -> int:
+    from nb201_env.training._torch import torch
+
+    if runtime.device != "cpu" and torch.cuda.is_available():
+        return torch.cuda.device_count()
+    return os.cpu_count() or 1
+
+
+def _default_devices(runtime: Runtime, workers: int) -> list[str] | None:
+    """Spread workers over the visible GPUs (``None`` on CPU: every worker uses the runtime's device)."""
+    from nb201_env.training._torch import torch
+
+    if runtime.device in ("auto", "cuda") and torch.cuda.is_available():
+        return [f"cuda:{i % torch.cuda.device_count()}" for i in range(workers)]
+    return None

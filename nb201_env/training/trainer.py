@@ -1,0 +1,299 @@
+"""Train one NB201 network fast: the whole dataset as tensors, batched augmentation, no per-sample work.
+
+Each epoch shuffles once, augments and normalizes chunks of the uint8 training tensor with a few batched
+ops (:mod:`nb201_env.training.augment`), then slices batches out of the result as views. The optimizer is
+the official SGD (fused kernel where the build has one), the learning rate follows the official per-epoch
+cosine, and statistics stay on the device until the epoch ends. Evaluation runs under ``inference_mode``
+in big batches. ``Runtime`` holds the execution choices, which change speed but not the recipe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nb201_env import costs
+from nb201_env.names import check_choice
+from nb201_env.training._torch import torch
+from nb201_env.training.augment import Normalizer, augment
+from nb201_env.training.network import NB201Network, count_parameters
+from nb201_env.training.recipe import Recipe
+from nb201_env.training.splits import Splits
+
+log = logging.getLogger(__name__)
+F = torch.nn.functional
+PRECISIONS = ("auto", "float32", "bfloat16", "float16")
+EVAL_EPOCHS = ("all", "last")
+CHUNK_IMAGES = 8192  # augment this many images at once: big enough to amortize op overhead, small in memory
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """How to execute a recipe; none of this is part of the cache key.
+
+    Args:
+        device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:<i>"``.
+        threads: ``torch.set_num_threads`` for this process (``None`` = leave as is). On a small CPU, one
+            thread per process and one process per core is fastest for small networks.
+        precision: ``"auto"`` = AMP on CUDA (bf16 where supported, else fp16) and float32 on CPU;
+            ``"bfloat16"`` also enables CPU autocast (uses AVX512-BF16 where the CPU has it).
+        channels_last: NHWC memory format (faster convolutions on CPU and tensor-core GPUs).
+        deterministic: ``torch.use_deterministic_algorithms`` during the run (reproducible bits on one machine).
+        eval_batch_size: batch size of evaluation passes.
+        eval_epochs: ``"all"`` scores the validation split after every epoch (full curves); ``"last"`` only after
+            the last one (cheaper; curves then hold NaN elsewhere).
+        compile: wrap the model in ``torch.compile`` (slow to start: pays off only for long schedules).
+    """
+
+    device: str = "auto"
+    threads: int | None = None
+    precision: str = "auto"
+    channels_last: bool = True
+    deterministic: bool = False
+    eval_batch_size: int = 1024
+    eval_epochs: str = "all"
+    compile: bool = False
+
+    def __post_init__(self) -> None:
+        check_choice("precision", self.precision, PRECISIONS)
+        check_choice("eval_epochs value", self.eval_epochs, EVAL_EPOCHS)
+        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
+            raise ValueError(f"threads must be an int >= 1 or None, got {self.threads!r}")
+        if not isinstance(self.eval_batch_size, int) or self.eval_batch_size < 1:
+            raise ValueError(f"eval_batch_size must be an int >= 1, got {self.eval_batch_size!r}")
+        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+            raise ValueError(f"unknown device {self.device!r}; valid devices are 'auto', 'cpu', 'cuda', 'cuda:<i>'")
+
+    def resolve_device(self) -> torch.device:
+        """Return the concrete device (``auto`` -> CUDA if available)."""
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        device = torch.device(self.device)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(f"device {self.device!r} requested but CUDA is not available; use 'cpu' or 'auto'")
+        return device
+
+    def autocast_dtype(self, device: torch.device) -> torch.dtype | None:
+        """Return the autocast dtype on this device (``None`` = full float32)."""
+        if self.precision == "float32" or (self.precision == "auto" and device.type == "cpu"):
+            return None
+        if self.precision == "auto":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if self.precision == "bfloat16" else torch.float16
+
+
+@dataclass
+class TrainResult:
+    """Everything measured while training one architecture (curves are per epoch, NaN where not scored)."""
+
+    index: int
+    dataset: str
+    seed: int
+    recipe_hash: str
+    train_loss: list[float]
+    train_accuracy: list[float]
+    valid_loss: list[float]
+    valid_accuracy: list[float]
+    train_seconds: list[float]
+    eval_seconds: list[float]
+    params: int
+    flops: int
+    test_accuracy: float | None = None
+    test_loss: float | None = None
+    test_seconds: float | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def accuracy(self) -> float:
+        """Validation accuracy (%) after the last epoch: the search signal."""
+        return self.valid_accuracy[-1]
+
+    @property
+    def cost(self) -> float:
+        """Measured seconds of training plus the final validation pass (what a search pays)."""
+        return float(sum(self.train_seconds) + self.eval_seconds[-1])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serializable dict."""
+        return asdict(self)
+
+
+@contextlib.contextmanager
+def _run_context(seed: int, runtime: Runtime, device: torch.device) -> Iterator[None]:
+    """Seed torch's global RNG (model init) without leaking the change, and apply thread/determinism settings."""
+    threads = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    devices = [device.index or 0] if device.type == "cuda" else []
+    benchmark = torch.backends.cudnn.benchmark
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        if runtime.threads is not None:
+            torch.set_num_threads(runtime.threads)
+        if runtime.deterministic:
+            torch.use_deterministic_algorithms(True)
+        elif device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels once
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
+            torch.use_deterministic_algorithms(deterministic)
+            torch.backends.cudnn.benchmark = benchmark
+
+
+def _to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(array)).to(device)
+
+
+def evaluate(
+    model: torch.nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    normalize: Normalizer,
+    batch_size: int,
+    autocast: torch.dtype | None,
+) -> tuple[float, float]:
+    """Return (accuracy %, mean loss) of the model on uint8 images, in eval mode and without autograd."""
+    model.eval()
+    loss_sum = torch.zeros((), device=images.device)
+    correct = torch.zeros((), dtype=torch.int64, device=images.device)
+    with torch.inference_mode(), torch.autocast(images.device.type, dtype=autocast, enabled=autocast is not None):
+        for start in range(0, len(images), batch_size):
+            logits = model(normalize(images[start : start + batch_size])).float()
+            target = labels[start : start + batch_size]
+            loss_sum += F.cross_entropy(logits, target, reduction="sum")
+            correct += (logits.argmax(1) == target).sum()
+    n = max(len(images), 1)
+    return 100.0 * correct.item() / n, loss_sum.item() / n
+
+
+def _make_optimizer(model: torch.nn.Module, recipe: Recipe, device: torch.device) -> torch.optim.Optimizer:
+    kwargs = dict(momentum=recipe.momentum, weight_decay=recipe.weight_decay, nesterov=recipe.nesterov)
+    try:  # the fused kernel updates all parameters in one call: much less per-step overhead for small nets
+        return torch.optim.SGD(model.parameters(), lr=recipe.lr, fused=True, **kwargs)
+    except (RuntimeError, TypeError, ValueError):  # pragma: no cover - builds without a fused SGD for the device
+        return torch.optim.SGD(model.parameters(), lr=recipe.lr, foreach=device.type == "cuda", **kwargs)
+
+
+def train(
+    index: int,
+    splits: Splits,
+    recipe: Recipe,
+    seed: int,
+    runtime: Runtime | None = None,
+    test: bool = False,
+) -> TrainResult:
+    """Train architecture ``index`` on prepared splits (see :func:`~nb201_env.training.splits.prepare`).
+
+    The validation split (``x-valid``) is scored after every epoch (or the last one, per ``runtime``); the
+    test split only when ``test`` is true, after the last epoch.
+    """
+    runtime = runtime or Runtime()
+    if splits.valid is None:
+        raise ValueError(f"dataset {splits.dataset!r} has no validation split; train on 'cifar10-valid' for a signal")
+    device = runtime.resolve_device()
+    autocast = runtime.autocast_dtype(device)
+    resolution = splits.train.images.shape[-1]
+    with _run_context(seed, runtime, device):
+        model = NB201Network(index, splits.num_classes, recipe.channels, recipe.cells_per_stage).to(device)
+        params = count_parameters(model)
+        if runtime.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        step_model = torch.compile(model) if runtime.compile else model
+        optimizer = _make_optimizer(model, recipe, device)
+        scaler = torch.amp.GradScaler(device.type, enabled=autocast == torch.float16)
+        generator = torch.Generator(device=device).manual_seed(seed)
+        normalize = Normalizer(splits.mean, splits.std, device, runtime.channels_last)
+        train_x, train_y = _to_device(splits.train.images, device), _to_device(splits.train.labels, device)
+        valid_x, valid_y = _to_device(splits.valid.images, device), _to_device(splits.valid.labels, device)
+        padding = recipe.padding_for(resolution)
+        n, bs = len(train_x), recipe.batch_size
+        chunk = max(bs, CHUNK_IMAGES // bs * bs)  # whole batches per chunk, so batches never straddle chunks
+        curves: dict[str, list[float]] = {k: [] for k in ("tl", "ta", "vl", "va", "ts", "es")}
+        cpu_start = time.process_time()
+        for epoch in range(recipe.epochs):
+            for group in optimizer.param_groups:
+                group["lr"] = recipe.lr_at(epoch)
+            model.train()
+            start = time.perf_counter()
+            loss_sum = torch.zeros((), device=device)
+            correct = torch.zeros((), dtype=torch.int64, device=device)
+            order = torch.randperm(n, generator=generator, device=device)
+            for c0 in range(0, n, chunk):
+                rows = order[c0 : c0 + chunk]
+                xs = normalize(augment(train_x[rows], padding, recipe.flip, generator))
+                ys = train_y[rows]
+                for b0 in range(0, len(rows), bs):
+                    x, y = xs[b0 : b0 + bs], ys[b0 : b0 + bs]
+                    with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
+                        logits = step_model(x)
+                        loss = F.cross_entropy(logits.float(), y)
+                    optimizer.zero_grad(set_to_none=True)
+                    scaler.scale(loss).backward()
+                    scaler.step(optimizer)
+                    scaler.update()
+                    loss_sum += loss.detach() * len(y)
+                    correct += (logits.detach().argmax(1) == y).sum()
+            train_loss, train_acc = loss_sum.item() / n, 100.0 * correct.item() / n
+            train_seconds = time.perf_counter() - start  # .item() above waited for the device
+            if not math.isfinite(train_loss):
+                log.warning("arch %d seed %d: training loss is %s at epoch %d", index, seed, train_loss, epoch)
+            start = time.perf_counter()
+            if runtime.eval_epochs == "all" or epoch == recipe.epochs - 1:
+                valid_acc, valid_loss = evaluate(
+                    step_model, valid_x, valid_y, normalize, runtime.eval_batch_size, autocast
+                )
+            else:
+                valid_acc = valid_loss = math.nan
+            for key, value in zip(
+                curves, (train_loss, train_acc, valid_loss, valid_acc, train_seconds, time.perf_counter() - start)
+            ):
+                curves[key].append(value)
+        cpu_seconds = time.process_time() - cpu_start  # CPU time of this process (all its threads)
+        test_acc = test_loss = test_seconds = None
+        if test:
+            start = time.perf_counter()
+            test_x, test_y = _to_device(splits.test.images, device), _to_device(splits.test.labels, device)
+            test_acc, test_loss = evaluate(step_model, test_x, test_y, normalize, runtime.eval_batch_size, autocast)
+            test_seconds = time.perf_counter() - start
+        threads = torch.get_num_threads()
+    flops = int(costs.flop_count(index, splits.num_classes, resolution, recipe.channels, recipe.cells_per_stage))
+    info = {
+        "device": str(device),
+        "precision": str(autocast).replace("torch.", "") if autocast else "float32",
+        "threads": threads,
+        "cpu_seconds": cpu_seconds,
+        "torch": torch.__version__,
+        "channels_last": runtime.channels_last,
+        "deterministic": runtime.deterministic,
+        "compile": runtime.compile,
+        "train_images": n,
+        "valid_images": len(valid_x),
+        "resolution": resolution,
+        "split_source": splits.split_source,
+    }
+    return TrainResult(
+        index=index,
+        dataset=splits.dataset,
+        seed=seed,
+        recipe_hash=recipe.stable_hash(),
+        train_loss=curves["tl"],
+        train_accuracy=curves["ta"],
+        valid_loss=curves["vl"],
+        valid_accuracy=curves["va"],
+        train_seconds=curves["ts"],
+        eval_seconds=curves["es"],
+        params=params,
+        flops=flops,
+        test_accuracy=test_acc,
+        test_loss=test_loss,
+        test_seconds=test_seconds,
+        info=info,
+    )
