@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from nb201_env.benchmark import Benchmark
-from nb201_env.config import EnvConfig, build_session
-from nb201_env.evaluators import Evaluator
 from nb201_env.masks import mask_after
-from nb201_env.rewards import Reward
-from nb201_env.space import NUM_EDGES, NUM_OPS, _index_tables
+from nb201_env.search_env import SearchEnv
+from nb201_env.space import NUM_EDGES, NUM_OPS
 
 UNSET = NUM_OPS  # observation value of an edge whose op is not chosen yet
 
 
-class NASBench201Env(gym.Env):
+class NASBench201Env(SearchEnv):
     """Search the NAS-Bench-201 cell space by choosing the op of each edge in turn.
 
     ## Description
@@ -68,53 +65,21 @@ class NASBench201Env(gym.Env):
     * v0: initial version.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
-
-    def __init__(
-        self,
-        render_mode: str | None = None,
-        *,
-        config: EnvConfig | None = None,
-        benchmark: Benchmark | None = None,
-        evaluator: Evaluator | None = None,
-        reward: Reward | None = None,
-        **kwargs: Any,
-    ) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"unknown render_mode {render_mode!r}; valid modes are: {self.metadata['render_modes']}")
-        if config is not None and kwargs:
-            raise ValueError(f"pass either config= or keyword arguments, not both (got {sorted(kwargs)})")
-        self.config = config if config is not None else EnvConfig.from_kwargs(**kwargs)
-        self.session = build_session(self.config, benchmark, evaluator, reward)
-        self.render_mode = render_mode
+    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
+        super().__init__(render_mode, **kwargs)
         self.action_space = gym.spaces.Discrete(NUM_OPS)
         self.observation_space = gym.spaces.MultiDiscrete([NUM_OPS + 1] * NUM_EDGES + [NUM_EDGES + 1])
-        self._index_of_code: list[int] = _index_tables()[1].tolist()
         self._obs = np.zeros(NUM_EDGES + 1, dtype=np.int64)
         self._ops: list[int] = []
         self._code = 0
-        self._last_info: dict[str, Any] = {}
-
-    @property
-    def clock(self) -> Any:
-        """The simulated clock of the current search run."""
-        return self.session.clock
-
-    def describe(self) -> dict[str, Any]:
-        """Describe the evaluator's signal and cost and the budget, for logs and reports."""
-        clock = self.session.clock
-        return {**self.session.evaluator.describe(), "budget": clock.budget, "budget_rule": clock.rule}
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
         """Start the next episode (and a new search run when seeded or asked)."""
-        super().reset(seed=seed)
-        if seed is not None or (options and options.get("new_search")):
-            self.session.reset()
+        self._start(seed, options)
         self._obs[:NUM_EDGES] = UNSET
         self._obs[NUM_EDGES] = 0
         self._ops = []
         self._code = 0
-        self._last_info = {}
         info = {"action_mask": self.action_masks()} if self.config.action_mask else {}
         return self._obs.copy(), info
 
@@ -143,39 +108,11 @@ class NASBench201Env(gym.Env):
         if position + 1 < NUM_EDGES:
             info = {"action_mask": self.action_masks()} if self.config.action_mask else {}
             return self._obs.copy(), 0.0, False, False, info
-        session = self.session
-        index = self._index_of_code[self._code]
-        if session.clock.exhausted:
-            reward, info, terminated = 0.0, {**session.exhausted_info(), "arch": index}, False
-        else:
-            reward, info = session.evaluate(index, self.np_random)
-            terminated = info["evaluated"]
+        reward, terminated, truncated, info = self._finish(self._code)
         if self.config.action_mask:
             info["action_mask"] = np.ones(NUM_OPS, dtype=bool)
-        self._last_info = info
-        return self._obs.copy(), reward, terminated, session.clock.exhausted, info
+        return self._obs.copy(), reward, terminated, truncated, info
 
     def render(self) -> str | np.ndarray | None:
         """Draw the cell built so far with the latest metrics (``ansi`` text or an RGB array)."""
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'rgb_array'")
-            return None
-        from nb201_env.render import render_ansi, render_rgb
-
-        ops = [*self._ops, *([None] * (NUM_EDGES - len(self._ops)))]
-        metrics = _render_metrics(self._last_info, self.session)
-        return render_ansi(ops, metrics) if self.render_mode == "ansi" else render_rgb(ops, metrics)
-
-
-def _render_metrics(info: dict[str, Any], session: Any) -> dict[str, object]:
-    clock = session.clock
-    metrics: dict[str, object] = {}
-    if info.get("valid_accuracy") is not None:
-        metrics["valid"] = f"{info['valid_accuracy']:.2f}%"
-    budget = "" if clock.budget is None else f"/{clock.budget:.0f}"
-    metrics["clock"] = f"{clock.elapsed:.0f}{budget} s"
-    if session.best_index >= 0:
-        metrics["best"] = f"{session.best_accuracy:.2f}% (arch {session.best_index})"
-    if info.get("budget_exhausted"):
-        metrics["budget"] = "spent"
-    return metrics
+        return self._draw(list(self._ops))

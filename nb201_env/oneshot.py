@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from nb201_env.benchmark import Benchmark
-from nb201_env.config import EnvConfig, build_session
-from nb201_env.env import _render_metrics
-from nb201_env.evaluators import Evaluator
-from nb201_env.rewards import Reward
-from nb201_env.space import NUM_EDGES, NUM_OPS, _index_tables
+from nb201_env.search_env import SearchEnv
+from nb201_env.space import NUM_EDGES, NUM_OPS
 
 
-class NASBench201OneShotEnv(gym.Env):
+class NASBench201OneShotEnv(SearchEnv):
     """Search the NAS-Bench-201 cell space by choosing a whole cell per step.
 
     ## Description
@@ -50,42 +46,13 @@ class NASBench201OneShotEnv(gym.Env):
     * v0: initial version.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
-
-    def __init__(
-        self,
-        render_mode: str | None = None,
-        *,
-        config: EnvConfig | None = None,
-        benchmark: Benchmark | None = None,
-        evaluator: Evaluator | None = None,
-        reward: Reward | None = None,
-        **kwargs: Any,
-    ) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"unknown render_mode {render_mode!r}; valid modes are: {self.metadata['render_modes']}")
-        if config is not None and kwargs:
-            raise ValueError(f"pass either config= or keyword arguments, not both (got {sorted(kwargs)})")
-        self.config = config if config is not None else EnvConfig.from_kwargs(**kwargs)
-        self.session = build_session(self.config, benchmark, evaluator, reward)
-        self.render_mode = render_mode
+    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
+        super().__init__(render_mode, **kwargs)
         fidelities = self.config.fidelities
         extra = [] if fidelities is None else [len(fidelities)]
         self.action_space = gym.spaces.MultiDiscrete([NUM_OPS] * NUM_EDGES + extra)
         self.observation_space = gym.spaces.Box(0.0, 1.0, shape=(2,), dtype=np.float32)
-        self._index_of_code: list[int] = _index_tables()[1].tolist()
         self._last_ops: list[int | None] = [None] * NUM_EDGES
-        self._last_info: dict[str, Any] = {}
-
-    @property
-    def clock(self) -> Any:
-        """The simulated clock of the current search run."""
-        return self.session.clock
-
-    def describe(self) -> dict[str, Any]:
-        """Describe the evaluator's signal and cost and the budget, for logs and reports."""
-        clock = self.session.clock
-        return {**self.session.evaluator.describe(), "budget": clock.budget, "budget_rule": clock.rule}
 
     def _observation(self) -> np.ndarray:
         s = self.session
@@ -95,9 +62,7 @@ class NASBench201OneShotEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
         """Start the next episode (and a new search run when seeded or asked)."""
-        super().reset(seed=seed)
-        if seed is not None or (options and options.get("new_search")):
-            self.session.reset()
+        self._start(seed, options)
         return self._observation(), {}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -116,23 +81,10 @@ class NASBench201OneShotEnv(gym.Env):
             raise ValueError(f"invalid action {action!r}; expected {NUM_EDGES} op ids in 0..{NUM_OPS - 1}")
         o = ops.tolist()
         code = ((((o[0] * 5 + o[1]) * 5 + o[2]) * 5 + o[3]) * 5 + o[4]) * 5 + o[5]
-        index = self._index_of_code[code]
-        session = self.session
-        if session.clock.exhausted:
-            reward, info, terminated = 0.0, {**session.exhausted_info(), "arch": index}, False
-        else:
-            reward, info = session.evaluate(index, self.np_random, epoch)
-            terminated = info["evaluated"]
-        self._last_ops, self._last_info = o, info
-        return self._observation(), reward, terminated, session.clock.exhausted, info
+        reward, terminated, truncated, info = self._finish(code, epoch)
+        self._last_ops = o
+        return self._observation(), reward, terminated, truncated, info
 
     def render(self) -> str | np.ndarray | None:
         """Draw the last evaluated cell with the latest metrics."""
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'rgb_array'")
-            return None
-        from nb201_env.render import render_ansi, render_rgb
-
-        metrics = _render_metrics(self._last_info, self.session)
-        ops = self._last_ops
-        return render_ansi(ops, metrics) if self.render_mode == "ansi" else render_rgb(ops, metrics)
+        return self._draw(self._last_ops)
