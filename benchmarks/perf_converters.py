@@ -75,10 +75,11 @@ def _convert_child(folder: str, out: str, queue: Any) -> None:
     seconds = time.perf_counter() - start
     done.set()
     sampler.join()
-    queue.put((seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, peak[0]))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    queue.put((seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, peak[0]))
 
 
-def _time_convert(folder: Path, out: Path) -> tuple[float, float, float]:
+def _time_convert(folder: Path, out: Path) -> tuple[float, float, float, float]:
     ctx = mp.get_context("spawn")  # a fresh process: its peak RSS is the converter's alone
     queue = ctx.Queue()
     proc = ctx.Process(target=_convert_child, args=(str(folder), str(out), queue))
@@ -156,7 +157,7 @@ def main() -> None:
     try:
         if not args.skip_convert:
             folder, made = _archive(args.workdir, args.archs, args.workers)
-            seconds, rss, anon = _time_convert(folder, args.workdir / "store")
+            seconds, cpu, rss, anon = _time_convert(folder, args.workdir / "store")
             size = sum(p.stat().st_size for p in folder.iterdir())
             print(
                 _table(
@@ -165,6 +166,7 @@ def main() -> None:
                         "archs",
                         "input",
                         "seconds",
+                        "CPU s (all threads)",
                         "archs/s",
                         "peak RSS",
                         "peak anon RSS",
@@ -176,6 +178,7 @@ def main() -> None:
                             str(args.archs),
                             f"{size / 1e9:.2f} GB",
                             f"{seconds:.1f}",
+                            f"{cpu:.1f}",
                             f"{args.archs / seconds:.0f}",
                             f"{rss:.0f} MB",
                             f"{anon:.0f} MB",
