@@ -120,9 +120,10 @@ def throughput(args: argparse.Namespace) -> None:
         ("our trainer", f"{max(ours):.0f}", ", ".join(f"{r:.0f}" for r in ours)),
         ("straightforward loop", f"{max(base):.0f}", ", ".join(f"{r:.0f}" for r in base)),
     ]
+    size = splits.train.images.shape[-1]
     print(
-        f"arch {args.arch}, recipe {args.recipe} ({splits.train.images.shape[-1]} px, C={recipe.channels}, "
-        f"N={recipe.cells_per_stage}, batch {recipe.batch_size}, crop pad {recipe.padding_for(16)}+flip), "
+        f"arch {args.arch}, recipe {args.recipe} ({size} px, C={recipe.channels}, N={recipe.cells_per_stage}, "
+        f"batch {recipe.batch_size}, crop pad {recipe.padding_for(size)}+flip), "
         f"{len(splits.train)} images x {args.epochs} epochs, {args.threads} thread(s), "
         f"load avg {os.getloadavg()[0]:.1f}"
     )

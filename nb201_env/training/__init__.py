@@ -2,7 +2,8 @@
 
 PyTorch is an optional extra (``pip install nb201-env[train]``): this package imports it only when a name
 that needs it is first used, and then fails with an ``ImportError`` naming that command if it is missing.
-The recipe, the data readers and the result cache need no torch.
+The recipe, runtime, data readers, result cache and evaluator configuration need no torch; reading
+cached results needs none either.
 
     from nb201_env.training import Recipe, TrainingConfig, TrainingEvaluator
 
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     "Recipe": "recipe",
-    "Runtime": "trainer",
+    "Runtime": "runtime",
     "TrainResult": "trainer",
     "train": "trainer",
     "evaluate": "trainer",
@@ -80,8 +81,9 @@ if TYPE_CHECKING:
     from nb201_env.training.parallel import ProcessPoolBackend
     from nb201_env.training.ray_backend import RayBackend
     from nb201_env.training.recipe import Recipe
+    from nb201_env.training.runtime import Runtime
     from nb201_env.training.splits import Splits, load_splits, prepare
-    from nb201_env.training.trainer import Runtime, TrainResult, evaluate, train
+    from nb201_env.training.trainer import TrainResult, evaluate, train
 
 
 def __getattr__(name: str) -> Any:

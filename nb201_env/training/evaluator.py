@@ -22,7 +22,7 @@ from nb201_env.isomorphism import representative_of
 from nb201_env.names import DATASETS, SEARCH_DATASETS, VALIDATION_OF, check_choice
 from nb201_env.training.cache import ResultCache
 from nb201_env.training.recipe import Recipe
-from nb201_env.training.trainer import Runtime
+from nb201_env.training.runtime import Runtime
 
 if TYPE_CHECKING:
     from nb201_env.training.splits import Splits
@@ -67,6 +67,7 @@ class TrainingConfig:
         split_dir: folder of the official NB201 split files (default: ``root``).
         split_seed: seed of the replacement split when the official files are absent.
         data_cache_dir: where decoded image folders are kept as ``.npy`` (``None`` = decode each time).
+        download: download the official CIFAR tarball into ``root`` if no CIFAR data is there.
     """
 
     dataset: str = "cifar10"
@@ -82,6 +83,7 @@ class TrainingConfig:
     split_dir: str | os.PathLike[str] | None = None
     split_seed: int = 0
     data_cache_dir: str | os.PathLike[str] | None = None
+    download: bool = False
 
     def __post_init__(self) -> None:
         check_choice("dataset", self.dataset, DATASETS)
@@ -133,7 +135,7 @@ class TrainingEvaluator:
                     "TrainingConfig.root is not set: pass the folder holding the dataset "
                     f"({c.train_dataset!r}), e.g. TrainingConfig(root='~/data/cifar10-jpg')"
                 )
-            raw = load_splits(c.train_dataset, c.root, c.split_dir, c.split_seed, c.data_cache_dir)
+            raw = load_splits(c.train_dataset, c.root, c.split_dir, c.split_seed, c.data_cache_dir, c.download)
             self._splits = prepare(raw, c.recipe)
         return self._splits
 

@@ -9,6 +9,7 @@ per-op work is too small to split across threads.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import multiprocessing
 import os
@@ -19,8 +20,8 @@ from typing import Any
 
 from nb201_env.training.evaluator import Job
 from nb201_env.training.recipe import Recipe
+from nb201_env.training.runtime import Runtime
 from nb201_env.training.splits import Splits
-from nb201_env.training.trainer import Runtime
 
 log = logging.getLogger(__name__)
 ResultCallback = Callable[[Job, dict[str, Any]], None]
@@ -82,6 +83,7 @@ class ProcessPoolBackend:
             raise ValueError(f"workers={workers} but {len(devices)} devices given: one worker per device")
         if workers is not None and (not isinstance(workers, int) or workers < 1):
             raise ValueError(f"workers must be an int >= 1 or None, got {workers!r}")
+        importlib.import_module("nb201_env.training._torch")  # the workers train here: fail now, with the hint
         self.devices = devices
         self.workers = workers or (len(devices) if devices else None)
         self.threads_per_worker = threads_per_worker

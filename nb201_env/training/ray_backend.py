@@ -15,8 +15,8 @@ from typing import Any
 
 from nb201_env.training.evaluator import Job
 from nb201_env.training.recipe import Recipe
+from nb201_env.training.runtime import Runtime
 from nb201_env.training.splits import Splits
-from nb201_env.training.trainer import Runtime
 
 log = logging.getLogger(__name__)
 INSTALL_HINT = "pip install nb201-env[ray]"

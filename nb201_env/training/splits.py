@@ -22,6 +22,7 @@ from nb201_env.names import DATASETS, NUM_CLASSES, RESOLUTION, check_choice
 from nb201_env.training.data import (
     DatasetError,
     ImageSet,
+    download_cifar,
     find_cifar_python,
     load_cifar_python,
     load_image_folder,
@@ -101,8 +102,11 @@ def _halves(dataset: str, labels: np.ndarray, split_dir: Path | None, seed: int)
     return a, b, f"seeded class-stratified halves (seed {seed}); official {name} not found"
 
 
-def _load_raw(base: str, root: Path, cache_dir: Path | None) -> tuple[ImageSet, ImageSet, str]:
+def _load_raw(base: str, root: Path, cache_dir: Path | None, download: bool) -> tuple[ImageSet, ImageSet, str]:
     """Return (train, test, format) of ``cifar10``/``cifar100``/``ImageNet16-120`` from whatever layout is there."""
+    is_folder = (root / "train").is_dir() and (root / "test").is_dir()
+    if download and base != "ImageNet16-120" and not is_folder and find_cifar_python(base, root) is None:
+        download_cifar(base, root)
     if base == "ImageNet16-120":
         if (root / "train").is_dir() and (root / "test").is_dir():
             train, test, classes = load_image_folder(root, cache_dir)
@@ -135,6 +139,7 @@ def load_splits(
     split_dir: str | os.PathLike[str] | None = None,
     split_seed: int = 0,
     cache_dir: str | os.PathLike[str] | None = None,
+    download: bool = False,
 ) -> Splits:
     """Load one NB201 dataset (``cifar10-valid``, ``cifar10``, ``cifar100``, ``ImageNet16-120``) with its splits.
 
@@ -144,13 +149,14 @@ def load_splits(
         split_dir: folder with the official split files (default: ``root``); a seeded split is used without them.
         split_seed: seed of the replacement split.
         cache_dir: where decoded image folders are cached as ``.npy`` (``None``: decode every time).
+        download: fetch the official CIFAR python tarball into ``root`` when no CIFAR data is there.
     """
     check_choice("dataset", dataset, DATASETS)
     root = Path(root)
-    if not root.is_dir():
+    if not root.is_dir() and not download:
         raise DatasetError(f"dataset folder {root} does not exist (dataset {dataset!r})")
     base = "cifar10" if dataset == "cifar10-valid" else dataset
-    train, test, fmt = _load_raw(base, root, Path(cache_dir) if cache_dir is not None else None)
+    train, test, fmt = _load_raw(base, root, Path(cache_dir) if cache_dir is not None else None, download)
     folder = Path(split_dir) if split_dir is not None else root
     mean, std = (tuple(v / 255 for v in values) for values in MEAN_STD[base])
     if dataset == "cifar10":

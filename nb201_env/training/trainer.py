@@ -4,7 +4,7 @@ Each epoch shuffles once, augments and normalizes chunks of the uint8 training t
 ops (:mod:`nb201_env.training.augment`), then slices batches out of the result as views. The optimizer is
 the official SGD (fused kernel where the build has one), the learning rate follows the official per-epoch
 cosine, and statistics stay on the device until the epoch ends. Evaluation runs under ``inference_mode``
-in big batches. ``Runtime`` holds the execution choices, which change speed but not the recipe.
+in big batches. :class:`~nb201_env.training.runtime.Runtime` holds the execution choices.
 """
 
 from __future__ import annotations
@@ -20,73 +20,16 @@ from typing import Any
 import numpy as np
 
 from nb201_env import costs
-from nb201_env.names import check_choice
 from nb201_env.training._torch import torch
 from nb201_env.training.augment import Normalizer, augment
 from nb201_env.training.network import NB201Network, count_parameters
 from nb201_env.training.recipe import Recipe
+from nb201_env.training.runtime import Runtime
 from nb201_env.training.splits import Splits
 
 log = logging.getLogger(__name__)
 F = torch.nn.functional
-PRECISIONS = ("auto", "float32", "bfloat16", "float16")
-EVAL_EPOCHS = ("all", "last")
 CHUNK_IMAGES = 8192  # augment this many images at once: big enough to amortize op overhead, small in memory
-
-
-@dataclass(frozen=True)
-class Runtime:
-    """How to execute a recipe; none of this is part of the cache key.
-
-    Args:
-        device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:<i>"``.
-        threads: ``torch.set_num_threads`` for this process (``None`` = leave as is). On a small CPU, one
-            thread per process and one process per core is fastest for small networks.
-        precision: ``"auto"`` = AMP on CUDA (bf16 where supported, else fp16) and float32 on CPU;
-            ``"bfloat16"`` also enables CPU autocast (uses AVX512-BF16 where the CPU has it).
-        channels_last: NHWC memory format (faster convolutions on CPU and tensor-core GPUs).
-        deterministic: ``torch.use_deterministic_algorithms`` during the run (reproducible bits on one machine).
-        eval_batch_size: batch size of evaluation passes.
-        eval_epochs: ``"all"`` scores the validation split after every epoch (full curves); ``"last"`` only after
-            the last one (cheaper; curves then hold NaN elsewhere).
-        compile: wrap the model in ``torch.compile`` (slow to start: pays off only for long schedules).
-    """
-
-    device: str = "auto"
-    threads: int | None = None
-    precision: str = "auto"
-    channels_last: bool = True
-    deterministic: bool = False
-    eval_batch_size: int = 1024
-    eval_epochs: str = "all"
-    compile: bool = False
-
-    def __post_init__(self) -> None:
-        check_choice("precision", self.precision, PRECISIONS)
-        check_choice("eval_epochs value", self.eval_epochs, EVAL_EPOCHS)
-        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
-            raise ValueError(f"threads must be an int >= 1 or None, got {self.threads!r}")
-        if not isinstance(self.eval_batch_size, int) or self.eval_batch_size < 1:
-            raise ValueError(f"eval_batch_size must be an int >= 1, got {self.eval_batch_size!r}")
-        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
-            raise ValueError(f"unknown device {self.device!r}; valid devices are 'auto', 'cpu', 'cuda', 'cuda:<i>'")
-
-    def resolve_device(self) -> torch.device:
-        """Return the concrete device (``auto`` -> CUDA if available)."""
-        if self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        device = torch.device(self.device)
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError(f"device {self.device!r} requested but CUDA is not available; use 'cpu' or 'auto'")
-        return device
-
-    def autocast_dtype(self, device: torch.device) -> torch.dtype | None:
-        """Return the autocast dtype on this device (``None`` = full float32)."""
-        if self.precision == "float32" or (self.precision == "auto" and device.type == "cpu"):
-            return None
-        if self.precision == "auto":
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.bfloat16 if self.precision == "bfloat16" else torch.float16
 
 
 @dataclass

@@ -226,3 +226,31 @@ def test_seeded_halves_are_disjoint_and_cover_everything():
     a, b = seeded_halves(labels, 3)
     assert np.intersect1d(a, b).size == 0 and len(a) + len(b) == 35
     assert np.array_equal(seeded_halves(labels, 3)[0], a)
+
+
+def test_download_checks_the_checksum_and_extracts_the_python_layout(tmp_path, monkeypatch):
+    import hashlib
+    import io
+    import tarfile
+    import urllib.request
+
+    source = tmp_path / "src"
+    write_cifar(source)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(source / "cifar-10-batches-py", arcname="cifar-10-batches-py")
+    tarball = buffer.getvalue()
+    fetched = []
+
+    def fake_urlretrieve(url, filename):  # no network in tests: serve the tarball written above
+        fetched.append(url)
+        Path(filename).write_bytes(tarball)
+
+    monkeypatch.setattr(urllib.request, "urlretrieve", fake_urlretrieve)
+    with pytest.raises(DatasetError, match=r"cifar-10-python.tar.gz has the wrong checksum \(expected md5 c58f"):
+        load_splits("cifar10", tmp_path / "dl", download=True)
+    url = data.CIFAR_URLS["cifar10"][0]
+    monkeypatch.setitem(data.CIFAR_URLS, "cifar10", (url, hashlib.md5(tarball).hexdigest()))
+    (tmp_path / "dl" / "cifar-10-python.tar.gz").unlink()
+    splits = load_splits("cifar10", tmp_path / "dl", download=True)
+    assert len(splits.train) == 100 and fetched == [url, url]

@@ -29,21 +29,55 @@ def test_without_torch_the_error_says_pip_install_nb201_env_train():
     done = _run(
         """
         import sys
+        import numpy as np
         sys.modules["torch"] = None  # what an environment without torch looks like to an import
-        from nb201_env.training import Recipe
+        from nb201_env.training import Recipe, Runtime, TrainingConfig, TrainingEvaluator
         assert Recipe.proxy().epochs == 4  # torch-free parts keep working
-        for name in ("TrainingEvaluator", "NB201Network", "train"):
+        import nb201_env.training as training
+        for attempt in (lambda: training.NB201Network, lambda: training.train, lambda: training.ProcessPoolBackend()):
             try:
-                getattr(__import__("nb201_env.training", fromlist=[name]), name)
+                attempt()
             except ImportError as error:
                 print(error)
             else:
-                raise SystemExit(f"{name} imported without torch")
+                raise SystemExit("a torch-only feature worked without torch")
+        config = TrainingConfig(root=".", recipe=Recipe.proxy(), runtime=Runtime(device="cpu"))
+        with TrainingEvaluator(config) as evaluator:  # configuring and reading caches needs no torch
+            try:
+                evaluator.evaluate(1, np.random.default_rng(0))  # a cache miss must train
+            except ImportError as error:
+                print(error)
         """
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
-    assert len(lines) == 3 and all("pip install nb201-env[train]" in line for line in lines)
+    assert len(lines) == 4 and all("pip install nb201-env[train]" in line for line in lines), lines
+
+
+def test_cached_runs_are_readable_without_torch(tmp_path, tiny_splits, tiny_recipe):
+    import json
+
+    pytest = __import__("pytest")
+    pytest.importorskip("torch")
+    from nb201_env.training import Runtime, TrainingConfig, TrainingEvaluator
+
+    cache = tmp_path / "runs.sqlite"
+    config = TrainingConfig(recipe=tiny_recipe, cache=cache, runtime=Runtime(device="cpu", threads=1))
+    with TrainingEvaluator(config, splits=tiny_splits) as evaluator:
+        expected = evaluator.evaluate(3, __import__("numpy").random.default_rng(0))
+    done = _run(
+        f"""
+        import json, sys
+        import numpy as np
+        sys.modules["torch"] = None
+        from nb201_env.training import Recipe, TrainingConfig, TrainingEvaluator
+        recipe = Recipe.from_dict(json.loads({json.dumps(json.dumps(tiny_recipe.to_dict()))}))
+        with TrainingEvaluator(TrainingConfig(recipe=recipe, cache={str(cache)!r})) as evaluator:
+            print(list(evaluator.evaluate(3, np.random.default_rng(0))))
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == list(expected)
 
 
 def test_unknown_names_are_attribute_errors():
