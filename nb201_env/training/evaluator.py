@@ -185,7 +185,11 @@ class TrainingEvaluator:
         return accuracy, cost
 
     def test_accuracy(self, index: int) -> float:
-        """Return the test accuracy (%) of the run with ``test_seed``, training it if needed (reports only)."""
+        """Return the test accuracy (%) of the run with ``test_seed``, training it if needed (reports only).
+
+        A cached run without a test score is trained again with test scoring and replaced; with
+        ``Runtime(deterministic=True)`` on the same machine the replacement has the same validation numbers.
+        """
         c = self.config
         seed = c.test_seed if c.test_seed is not None else c.seed
         (result,) = self.run([index], [seed], test=True)

@@ -135,6 +135,10 @@ class Recipe:
         """Return the crop padding in pixels at this resolution."""
         return resolution // 8 if self.crop_padding is None else self.crop_padding
 
+    def data_key(self) -> tuple[int | None, ...]:
+        """Return the fields that decide the prepared data (resolution and subsets)."""
+        return (self.resolution, self.train_subset, self.valid_subset, self.test_subset, self.subset_seed)
+
     def to_dict(self) -> dict[str, Any]:
         """Return the fields as a plain dict (JSON-serializable)."""
         return asdict(self)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +60,8 @@ class Splits:
     std: tuple[float, float, float]
     split_source: str
     test_split: str
+    prepared_for: tuple[int | None, ...] | None = None
+    """The :meth:`Recipe.data_key` these splits were prepared for (``None``: raw, not prepared)."""
 
 
 def read_split_file(path: str | os.PathLike[str], keys: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
@@ -193,6 +195,10 @@ def _subset(image_set: ImageSet, size: int | None, seed: int) -> ImageSet:
 
 def prepare(splits: Splits, recipe: Recipe) -> Splits:
     """Apply the recipe's proxy knobs: train/valid subsets (seeded by ``recipe.subset_seed``) and resolution."""
+    if splits.prepared_for is not None:
+        if splits.prepared_for == recipe.data_key():
+            return splits
+        raise ValueError(f"splits are already prepared for {splits.prepared_for}; prepare the loaded splits instead")
     native = RESOLUTION[splits.dataset]
     size = recipe.resolution or native
     if size > native:
@@ -200,15 +206,7 @@ def prepare(splits: Splits, recipe: Recipe) -> Splits:
     train = _subset(splits.train, recipe.train_subset, recipe.subset_seed)
     valid = _subset(splits.valid, recipe.valid_subset, recipe.subset_seed + 1) if splits.valid is not None else None
     test = _subset(splits.test, recipe.test_subset, recipe.subset_seed + 2)
-    sets = [None if s is None else ImageSet(resize(s.images, size), s.labels) for s in (train, valid, test)]
-    return Splits(
-        splits.dataset,
-        sets[0],
-        sets[1],
-        sets[2],
-        splits.num_classes,
-        splits.mean,
-        splits.std,  # type: ignore[arg-type]
-        splits.split_source,
-        splits.test_split,
+    train, valid, test = (
+        None if s is None else ImageSet(resize(s.images, size), s.labels) for s in (train, valid, test)
     )
+    return replace(splits, train=train, valid=valid, test=test, prepared_for=recipe.data_key())

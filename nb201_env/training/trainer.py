@@ -141,6 +141,11 @@ def train(
     runtime = runtime or Runtime()
     if splits.valid is None:
         raise ValueError(f"dataset {splits.dataset!r} has no validation split; train on 'cifar10-valid' for a signal")
+    if splits.prepared_for != recipe.data_key():  # else results would be cached under a recipe they did not use
+        raise ValueError(
+            f"splits were prepared for (resolution, train/valid/test subsets, subset seed) = {splits.prepared_for}, "
+            f"but the recipe asks for {recipe.data_key()}: call prepare(splits, recipe) first"
+        )
     device = runtime.resolve_device()
     autocast = runtime.autocast_dtype(device)
     resolution = splits.train.images.shape[-1]

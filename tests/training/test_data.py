@@ -219,6 +219,10 @@ def test_box_downsampling_and_prepare(cifar_jpg):
     assert np.array_equal(prepare(splits, Recipe.proxy(train_subset=100)).train.labels, small.train.labels)
     with pytest.raises(ValueError, match="recipe resolution 64 exceeds the native 32px of cifar10-valid"):
         prepare(splits, Recipe(resolution=64))
+    recipe = Recipe.proxy(train_subset=100, valid_subset=50, test_subset=20)
+    assert prepare(small, recipe) is small  # idempotent for its own recipe
+    with pytest.raises(ValueError, match=r"splits are already prepared for \(16, 100, 50, 20, 0\); prepare the loaded"):
+        prepare(small, Recipe.proxy())
 
 
 def test_seeded_halves_are_disjoint_and_cover_everything():

@@ -119,3 +119,10 @@ def test_a_dataset_without_validation_split_is_refused(cifar_jpg, tiny_recipe):
     splits = prepare(load_splits("cifar10", cifar_jpg), tiny_recipe)
     with pytest.raises(ValueError, match="dataset 'cifar10' has no validation split; train on 'cifar10-valid'"):
         train(1, splits, tiny_recipe, seed=0, runtime=CPU)
+
+
+def test_splits_prepared_for_another_recipe_are_refused(tiny_splits, tiny_recipe):
+    with pytest.raises(
+        ValueError, match=r"splits were prepared for .*\(16, None, None, None, 0\), but the recipe asks"
+    ):
+        train(1, tiny_splits, tiny_recipe.replace(train_subset=100), seed=0, runtime=CPU)
