@@ -184,6 +184,28 @@ class TrainingEvaluator:
         cost = np.array([_evaluation(r).cost for r in results], dtype=np.float64)
         return accuracy, cost
 
+    def fidelities(self) -> tuple[int, ...]:
+        """Return the 0-based epochs whose validation accuracy is recorded (all, or the last only)."""
+        epochs = self.config.recipe.epochs
+        return tuple(range(epochs)) if self.config.runtime.eval_epochs == "all" else (epochs - 1,)
+
+    def evaluate_at(self, index: int, epoch: int, rng: np.random.Generator) -> Evaluation:
+        """Return the validation accuracy after ``epoch`` and the measured cost of training that far.
+
+        As in NB201's curves, the run follows the full schedule (its cosine ends at the last epoch); it is
+        trained once and cached, and a read at ``epoch`` is charged the seconds of epochs ``0..epoch`` plus
+        that epoch's validation pass.
+        """
+        valid = self.fidelities()
+        if epoch not in valid:
+            raise ValueError(
+                f"epoch {epoch!r} has no recorded validation accuracy; valid epochs are {valid[0]}..{valid[-1]}"
+                + ("" if len(valid) > 1 else " (set Runtime(eval_epochs='all') for every epoch)")
+            )
+        (result,) = self.run([index], [self.draw_seed(rng)])
+        cost = float(sum(result["train_seconds"][: epoch + 1]) + result["eval_seconds"][epoch])
+        return Evaluation(float(result["valid_accuracy"][epoch]), cost)
+
     def test_accuracy(self, index: int) -> float:
         """Return the test accuracy (%) of the run with ``test_seed``, training it if needed (reports only).
 

@@ -15,7 +15,7 @@ import pytest
 
 pytest.importorskip("torch", reason="needs the [train] extra (pip install nb201-env[train])")
 
-from nb201_env.evaluators import Evaluation, Evaluator
+from nb201_env.evaluators import Evaluation, Evaluator, MultiFidelityEvaluator
 from nb201_env.isomorphism import members_of, representative_of
 from nb201_env.training import trainer
 from nb201_env.training.cache import CacheError, ResultCache
@@ -26,7 +26,8 @@ CPU = Runtime(device="cpu", threads=1)
 
 
 def _config(tmp_path, recipe, **kwargs) -> TrainingConfig:
-    return TrainingConfig(dataset="cifar10", recipe=recipe, cache=tmp_path / "runs.sqlite", runtime=CPU, **kwargs)
+    kwargs.setdefault("runtime", CPU)
+    return TrainingConfig(dataset="cifar10", recipe=recipe, cache=tmp_path / "runs.sqlite", **kwargs)
 
 
 def _no_training(monkeypatch):
@@ -69,6 +70,24 @@ def test_test_accuracy_only_on_request_and_describe(tmp_path, tiny_splits, tiny_
     assert info["signal"] == "cifar10-valid/x-valid/accuracy" and info["test"] == "cifar10-valid/ori-test/accuracy"
     assert info["recipe_hash"] == tiny_recipe.stable_hash() and info["seeds"] == [777]
     assert info["cost_is_estimate"] is False and "seeded" in info["split"]
+
+
+def test_multi_fidelity_reads_the_cached_curve(tmp_path, tiny_splits, tiny_recipe):
+    with TrainingEvaluator(_config(tmp_path, tiny_recipe), splits=tiny_splits) as evaluator:
+        assert isinstance(evaluator, MultiFidelityEvaluator) and evaluator.fidelities() == (0, 1)
+        early = evaluator.evaluate_at(7, 0, np.random.default_rng(0))
+        final = evaluator.evaluate(7, np.random.default_rng(0))
+        row = evaluator.cache.get(7, "cifar10-valid", tiny_recipe, 777)
+        assert early == (row["valid_accuracy"][0], row["train_seconds"][0] + row["eval_seconds"][0])
+        assert final.accuracy == evaluator.evaluate_at(7, 1, np.random.default_rng(0)).accuracy
+        assert early.cost < final.cost and evaluator.cache.count() == 1
+        with pytest.raises(ValueError, match="epoch 2 has no recorded validation accuracy; valid epochs are 0..1"):
+            evaluator.evaluate_at(7, 2, np.random.default_rng(0))
+    last_only = _config(tmp_path, tiny_recipe, runtime=Runtime(device="cpu", threads=1, eval_epochs="last"))
+    with TrainingEvaluator(last_only, splits=tiny_splits) as evaluator:
+        assert evaluator.fidelities() == (1,)
+        with pytest.raises(ValueError, match=r"valid epochs are 1..1 \(set Runtime\(eval_epochs='all'\)"):
+            evaluator.evaluate_at(7, 0, np.random.default_rng(0))
 
 
 def test_config_errors_name_the_bad_value_and_the_choices(tmp_path, tiny_recipe):
