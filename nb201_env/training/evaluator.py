@@ -144,14 +144,15 @@ class TrainingEvaluator:
         c = self.config
         return c.seed if c.seed_policy == "fixed" else int(c.seeds[int(rng.integers(len(c.seeds)))])
 
-    def run(self, indices: list[int], seeds: list[int], test: bool = False) -> list[dict[str, Any]]:
+    def run(self, indices: list[int], seeds: list[int], test: bool | str = False) -> list[dict[str, Any]]:
         """Return the run of each (architecture, seed), training and caching the missing ones."""
         c = self.config
         wanted = [(representative_of(int(i)), int(s)) for i, s in zip(indices, seeds)]
         found: dict[tuple[int, int], dict[str, Any]] = {}
         for rep, seed in dict.fromkeys(wanted):
             row = self.cache.get(rep, c.train_dataset, c.recipe, seed)
-            if row is not None and (not test or row.get("test_accuracy") is not None):
+            wanted_key = "test_accuracy_curve" if test == "all" else "test_accuracy"
+            if row is not None and (not test or row.get(wanted_key) is not None):
                 found[(rep, seed)] = row
         jobs = [(rep, seed, test or c.record_test) for rep, seed in dict.fromkeys(wanted) if (rep, seed) not in found]
 

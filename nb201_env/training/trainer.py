@@ -51,6 +51,9 @@ class TrainResult:
     test_accuracy: float | None = None
     test_loss: float | None = None
     test_seconds: float | None = None
+    test_accuracy_curve: list[float] | None = None
+    test_loss_curve: list[float] | None = None
+    test_seconds_curve: list[float] | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -131,13 +134,16 @@ def train(
     recipe: Recipe,
     seed: int,
     runtime: Runtime | None = None,
-    test: bool = False,
+    test: bool | str = False,
 ) -> TrainResult:
     """Train architecture ``index`` on prepared splits (see :func:`~nb201_env.training.splits.prepare`).
 
     The validation split (``x-valid``) is scored after every epoch (or the last one, per ``runtime``); the
-    test split only when ``test`` is true, after the last epoch.
+    test split only when ``test`` is true, after the last epoch, or after every epoch with ``test="all"``
+    (learning curves for tables; never used as a search signal).
     """
+    if test not in (False, True, "all"):
+        raise ValueError(f"test must be False, True or 'all', got {test!r}")
     runtime = runtime or Runtime()
     if splits.valid is None:
         raise ValueError(f"dataset {splits.dataset!r} has no validation split; train on 'cifar10-valid' for a signal")
@@ -165,6 +171,9 @@ def train(
         n, bs = len(train_x), recipe.batch_size
         chunk = max(bs, CHUNK_IMAGES // bs * bs)  # whole batches per chunk, so batches never straddle chunks
         curves: dict[str, list[float]] = {k: [] for k in ("tl", "ta", "vl", "va", "ts", "es")}
+        test_curves: dict[str, list[float]] = {"acc": [], "loss": [], "s": []}
+        if test == "all":
+            test_x, test_y = _to_device(splits.test.images, device), _to_device(splits.test.labels, device)
         cpu_start = time.process_time()
         for epoch in range(recipe.epochs):
             for group in optimizer.param_groups:
@@ -204,9 +213,16 @@ def train(
                 curves, (train_loss, train_acc, valid_loss, valid_acc, train_seconds, time.perf_counter() - start)
             ):
                 curves[key].append(value)
+            if test == "all":
+                start = time.perf_counter()
+                acc, loss = evaluate(step_model, test_x, test_y, normalize, runtime.eval_batch_size, autocast)
+                for key, value in zip(test_curves, (acc, loss, time.perf_counter() - start)):
+                    test_curves[key].append(value)
         cpu_seconds = time.process_time() - cpu_start  # CPU time of this process (all its threads)
         test_acc = test_loss = test_seconds = None
-        if test:
+        if test == "all":
+            test_acc, test_loss, test_seconds = (test_curves[k][-1] for k in ("acc", "loss", "s"))
+        elif test:
             start = time.perf_counter()
             test_x, test_y = _to_device(splits.test.images, device), _to_device(splits.test.labels, device)
             test_acc, test_loss = evaluate(step_model, test_x, test_y, normalize, runtime.eval_batch_size, autocast)
@@ -243,5 +259,8 @@ def train(
         test_accuracy=test_acc,
         test_loss=test_loss,
         test_seconds=test_seconds,
+        test_accuracy_curve=test_curves["acc"] if test == "all" else None,
+        test_loss_curve=test_curves["loss"] if test == "all" else None,
+        test_seconds_curve=test_curves["s"] if test == "all" else None,
         info=info,
     )

@@ -126,3 +126,15 @@ def test_splits_prepared_for_another_recipe_are_refused(tiny_splits, tiny_recipe
         ValueError, match=r"splits were prepared for .*\(16, None, None, None, 0\), but the recipe asks"
     ):
         train(1, tiny_splits, tiny_recipe.replace(train_subset=100), seed=0, runtime=CPU)
+
+
+def test_per_epoch_test_curves_end_at_the_final_test_figure(tiny_splits, tiny_recipe):
+    result = train(0, tiny_splits, tiny_recipe, seed=1, runtime=Runtime(threads=1), test="all")
+    epochs = tiny_recipe.epochs
+    assert len(result.test_accuracy_curve) == len(result.test_loss_curve) == len(result.test_seconds_curve) == epochs
+    assert result.test_accuracy == result.test_accuracy_curve[-1] and 0 <= result.test_accuracy <= 100
+    once = train(0, tiny_splits, tiny_recipe, seed=1, runtime=Runtime(threads=1), test=True)
+    assert once.test_accuracy_curve is None and once.test_accuracy == pytest.approx(result.test_accuracy)
+    assert once.valid_accuracy == result.valid_accuracy  # scoring the test split never changes training
+    with pytest.raises(ValueError, match="test must be False, True or 'all'"):
+        train(0, tiny_splits, tiny_recipe, seed=1, test="every")
