@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from nb201_env.locate import find_store
-from nb201_env.names import DATASETS, METRICS, SCHEDULES, SPLITS_OF, TEST_OF, VALIDATION_OF, check_choice
+from nb201_env.names import DATASETS, METRICS, SPLITS_OF, TEST_OF, VALIDATION_OF, check_choice, check_schedule
 from nb201_env.record_view import MEAN, MissingValueError, RecordView, SeedPolicy
 from nb201_env.space import NUM_ARCHS, index_of
 from nb201_env.store.reader import Store, Verify
@@ -65,7 +65,7 @@ class Benchmark:
             check_choice("dataset", dataset, DATASETS)
             check_choice("split", split, SPLITS_OF[dataset], f"for {dataset}")
             check_choice("metric", metric, METRICS)
-            check_choice("schedule", schedule, SCHEDULES)
+            check_schedule(schedule)
             record = RecordKey(dataset, split, metric, schedule)
             info = self.store.record_info(record)
             view = self._views[key] = RecordView(info, self.store.record(record))
@@ -133,11 +133,16 @@ class Benchmark:
         arch: int | str | object,
         dataset: str = "cifar10",
         *,
-        schedule: int = 12,
+        schedule: int | None = None,
         epoch: int | None = None,
         seed: SeedPolicy = MEAN,
     ) -> Validation:
-        """Return the search signal of one simulated run: validation accuracy and its cost in seconds."""
+        """Return the search signal of one simulated run: validation accuracy and its cost in seconds.
+
+        ``schedule=None`` is 12 (the NB201 search protocol) when the store holds it, else the store's own.
+        """
+        if schedule is None:
+            schedule = self.search_schedule(dataset)
         acc = (self._costs.get((dataset, schedule)) or self._cost_views(dataset, schedule))[0]
         index = arch if type(arch) is int and 0 <= arch < NUM_ARCHS else index_of(arch)  # type: ignore[arg-type]
         accuracy = acc.value(index, epoch, seed)
@@ -156,17 +161,23 @@ class Benchmark:
         archs: np.ndarray,
         dataset: str = "cifar10",
         *,
-        schedule: int = 12,
+        schedule: int | None = None,
         epoch: int | None = None,
         seed: SeedPolicy = MEAN,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Return (validation accuracy, cost in seconds) arrays for many architectures."""
+        if schedule is None:
+            schedule = self.search_schedule(dataset)
         idx = _indices(archs)
         accuracy = self._cost_views(dataset, schedule)[0].values(idx, epoch, seed)
         return accuracy, self.cost_table(dataset, schedule=schedule, epoch=epoch)[idx]
 
-    def cost_table(self, dataset: str = "cifar10", *, schedule: int = 12, epoch: int | None = None) -> np.ndarray:
+    def cost_table(
+        self, dataset: str = "cifar10", *, schedule: int | None = None, epoch: int | None = None
+    ) -> np.ndarray:
         """Return the simulated cost of every architecture (NaN where times are missing); cached, read-only."""
+        if schedule is None:
+            schedule = self.search_schedule(dataset)
         e = schedule - 1 if epoch is None else epoch
         key = (dataset, schedule, e)
         table = self._cost_tables.get(key)
@@ -181,7 +192,12 @@ class Benchmark:
         return table
 
     def cost(
-        self, arch: int | str | object, dataset: str = "cifar10", *, schedule: int = 12, epoch: int | None = None
+        self,
+        arch: int | str | object,
+        dataset: str = "cifar10",
+        *,
+        schedule: int | None = None,
+        epoch: int | None = None,
     ) -> float:
         """Return the simulated seconds of training to ``epoch`` plus one validation pass."""
         cost = float(self.cost_table(dataset, schedule=schedule, epoch=epoch)[index_of(arch)])  # type: ignore[arg-type]
@@ -191,27 +207,55 @@ class Benchmark:
             )  # type: ignore[arg-type]
         return cost
 
+    def search_schedule(self, dataset: str = "cifar10") -> int:
+        """Return the schedule of the search signal: 12 when the store has it, else the store's only one."""
+        check_choice("search dataset", dataset, tuple(VALIDATION_OF))
+        source, split = VALIDATION_OF[dataset]
+        held = sorted(
+            k.schedule for k in self.store.records if (k.dataset, k.split, k.metric) == (source, split, "accuracy")
+        )
+        if 12 in held or not held:
+            return 12
+        return held[0] if len(held) == 1 else max(held)
+
+    def _test_record(self, dataset: str, schedule: int | None) -> tuple[str, str, int]:
+        check_choice("dataset", dataset, tuple(TEST_OF))
+        source, split = TEST_OF[dataset]
+        candidates = [(source, split), (source, "ori-test")]
+        if dataset in ("cifar10", "cifar10-valid"):  # a proxy table trains once, on the cifar10-valid split
+            candidates.append(("cifar10-valid", "ori-test"))
+        for source, split in candidates:
+            held = sorted(
+                k.schedule for k in self.store.records if (k.dataset, k.split, k.metric) == (source, split, "accuracy")
+            )
+            if schedule in held or (schedule is None and held):
+                return source, split, schedule if schedule is not None else (200 if 200 in held else max(held))
+        source, split = TEST_OF[dataset]
+        return source, split, 200 if schedule is None else schedule  # absent: query() names what is held
+
     def test_accuracy(
-        self, arch: int | str | object, dataset: str = "cifar10", *, schedule: int = 200, seed: SeedPolicy = MEAN
+        self,
+        arch: int | str | object,
+        dataset: str = "cifar10",
+        *,
+        schedule: int | None = None,
+        seed: SeedPolicy = MEAN,
     ) -> float:
         """Return the test accuracy the NB201 paper reports (for reports only, never for search).
 
         CIFAR-10 uses the network trained on all 50k images (``cifar10``/``ori-test``); CIFAR-100 and
-        ImageNet16-120 use ``x-test``, falling back to ``ori-test`` when the store has no ``x-test``.
+        ImageNet16-120 use ``x-test``, falling back to ``ori-test`` when the store has no ``x-test``. A
+        proxy table, trained once on the ``cifar10-valid`` split, answers with its ``ori-test`` figure.
+        ``schedule=None`` is 200 when held, else the longest schedule the store holds.
         """
-        check_choice("dataset", dataset, tuple(TEST_OF))
-        source, split = TEST_OF[dataset]
-        key = RecordKey(source, split, "accuracy", schedule)
-        if key not in self.store.records and split == "x-test":
-            split = "ori-test"
+        source, split, schedule = self._test_record(dataset, schedule)
         return self.query(arch, dataset=source, split=split, metric="accuracy", schedule=schedule, seed=seed)
 
-    def test_accuracy_many(self, archs: np.ndarray, dataset: str = "cifar10", *, schedule: int = 200) -> np.ndarray:
+    def test_accuracy_many(
+        self, archs: np.ndarray, dataset: str = "cifar10", *, schedule: int | None = None
+    ) -> np.ndarray:
         """Return :meth:`test_accuracy` for many architectures (seed mean)."""
-        check_choice("dataset", dataset, tuple(TEST_OF))
-        source, split = TEST_OF[dataset]
-        if RecordKey(source, split, "accuracy", schedule) not in self.store.records and split == "x-test":
-            split = "ori-test"
+        source, split, schedule = self._test_record(dataset, schedule)
         return self.query_many(archs, dataset=source, split=split, metric="accuracy", schedule=schedule)
 
 

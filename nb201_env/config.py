@@ -10,7 +10,7 @@ from typing import Any
 from nb201_env.benchmark import Benchmark
 from nb201_env.clock import BUDGET_RULES, SimulatedClock
 from nb201_env.evaluators import SEED_POLICIES, Evaluator, MultiFidelityEvaluator, TabularConfig, TabularEvaluator
-from nb201_env.names import SCHEDULES, SEARCH_DATASETS, check_choice
+from nb201_env.names import SEARCH_DATASETS, check_choice, check_schedule
 from nb201_env.protocols import PROTOCOLS, get_protocol
 from nb201_env.rewards import AccuracyReward, Reward
 from nb201_env.session import SearchSession
@@ -26,7 +26,8 @@ class EnvConfig:
         protocol: a preset (``"nb201"``, ``"nats-cifar10"``, ``"nats-cifar100"``, ``"nats-ImageNet16-120"``)
             that sets dataset, budget and budget rule; explicit fields override it.
         dataset: search dataset (``"cifar10"``, ``"cifar100"``, ``"ImageNet16-120"``); default cifar10.
-        schedule: schedule of the validation signal, 12 (default, the NB201 search protocol) or 200.
+        schedule: schedule of the validation signal: 12 (the NB201 search protocol) or 200; default: 12 when
+            the store holds it, else the store's own (a proxy table's).
         epoch: 0-based epoch of the signal (``None`` = last): the fidelity.
         seed_policy: ``"random"`` (one recorded seed per evaluation, drawn from ``env.np_random``),
             ``"mean"`` or ``"fixed"`` (with ``seed``).
@@ -43,7 +44,7 @@ class EnvConfig:
 
     protocol: str | None = None
     dataset: str | None = None
-    schedule: int = 12
+    schedule: int | None = None
     epoch: int | None = None
     seed_policy: str = "random"
     seed: int | None = None
@@ -66,17 +67,17 @@ class EnvConfig:
         if self.budget_rule is None:
             object.__setattr__(self, "budget_rule", "nats")
         check_choice("dataset", self.dataset, SEARCH_DATASETS)
-        check_choice("schedule", self.schedule, SCHEDULES)
+        if self.schedule is not None:
+            check_schedule(self.schedule)
         check_choice("seed policy", self.seed_policy, SEED_POLICIES)
         check_choice("budget rule", self.budget_rule, BUDGET_RULES)
         SimulatedClock(self.budget, self.budget_rule)  # validates the budget
         TabularConfig(self.dataset, self.schedule, self.epoch, self.seed_policy, self.seed)  # validates the rest
         if self.fidelities is not None:
             epochs = tuple(int(e) for e in self.fidelities)
-            if not epochs or any(not 0 <= e < self.schedule for e in epochs) or len(set(epochs)) != len(epochs):
-                raise ValueError(
-                    f"fidelities must be distinct epochs within 0..{self.schedule - 1}, got {self.fidelities!r}"
-                )
+            top = 10_000 if self.schedule is None else self.schedule
+            if not epochs or any(not 0 <= e < top for e in epochs) or len(set(epochs)) != len(epochs):
+                raise ValueError(f"fidelities must be distinct epochs within 0..{top - 1}, got {self.fidelities!r}")
             object.__setattr__(self, "fidelities", epochs)
 
     @classmethod

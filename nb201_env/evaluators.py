@@ -8,6 +8,7 @@ by :meth:`Evaluator.test_accuracy`, which search code must not call.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
@@ -15,7 +16,7 @@ from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 import numpy as np
 
 from nb201_env.benchmark import Benchmark
-from nb201_env.names import SCHEDULES, SEARCH_DATASETS, check_choice
+from nb201_env.names import SEARCH_DATASETS, check_choice, check_schedule
 from nb201_env.record_view import MEAN, MissingValueError
 from nb201_env.space import NUM_ARCHS
 
@@ -71,27 +72,31 @@ class TabularConfig:
     Args:
         dataset: search dataset; the signal is ``cifar10-valid``/``x-valid`` for ``cifar10`` and ``x-valid``
             of the dataset itself otherwise.
-        schedule: 12 (the NB201 search protocol) or 200 epochs.
+        schedule: 12 (the NB201 search protocol) or 200 epochs; ``None``: 12 when the store holds it, else
+            the store's own (a proxy table's schedule).
         epoch: 0-based epoch whose accuracy is the signal (``None`` = last epoch): the fidelity.
         seed_policy: ``"random"`` draws one recorded seed per evaluation from the passed generator,
             ``"mean"`` averages the seeds, ``"fixed"`` always uses ``seed``.
         seed: the seed for ``"fixed"``.
-        test_schedule: schedule of the test accuracy used in reports (200 = the paper's final figure).
+        test_schedule: schedule of the test accuracy used in reports (``None``: 200, the paper's final figure,
+            when held, else the store's longest).
     """
 
     dataset: str = "cifar10"
-    schedule: int = 12
+    schedule: int | None = None
     epoch: int | None = None
     seed_policy: str = "random"
     seed: int | None = None
-    test_schedule: int = 200
+    test_schedule: int | None = None
 
     def __post_init__(self) -> None:
         check_choice("dataset", self.dataset, SEARCH_DATASETS)
-        check_choice("schedule", self.schedule, SCHEDULES)
-        check_choice("schedule", self.test_schedule, SCHEDULES, "for test accuracy")
+        if self.schedule is not None:
+            check_schedule(self.schedule)
+        if self.test_schedule is not None:
+            check_schedule(self.test_schedule, "for test accuracy")
         check_choice("seed policy", self.seed_policy, SEED_POLICIES)
-        if self.epoch is not None and not 0 <= self.epoch < self.schedule:
+        if self.epoch is not None and self.schedule is not None and not 0 <= self.epoch < self.schedule:
             raise ValueError(
                 f"epoch {self.epoch} is outside the {self.schedule}-epoch schedule (0..{self.schedule - 1})"
             )
@@ -108,8 +113,10 @@ class TabularEvaluator:
 
     def __init__(self, bench: Benchmark, config: TabularConfig | None = None) -> None:
         self.bench = bench
-        self.config = config or TabularConfig()
-        c = self.config
+        config = config or TabularConfig()
+        if config.schedule is None:  # resolve against what the store holds
+            config = dataclasses.replace(config, schedule=bench.search_schedule(config.dataset))
+        self.config = c = config
         # resolve the record views now, so that a missing record fails at construction with a clear error
         self._acc, self._train, self._eval = bench._cost_views(c.dataset, c.schedule)
         self._acc.epoch_position(c.epoch)

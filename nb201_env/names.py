@@ -54,6 +54,17 @@ RESOLUTION: Final[dict[str, int]] = {"cifar10-valid": 32, "cifar10": 32, "cifar1
 T = TypeVar("T")
 
 
+def check_schedule(value: object, context: str = "") -> int:
+    """Return ``value`` if it is a schedule length in epochs (official: 12 or 200), else raise naming it."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10_000:
+        where = f" {context}" if context else ""
+        raise ValueError(
+            f"unknown schedule {value!r}{where}; a schedule is a number of epochs (the official ones are "
+            f"{SCHEDULES[0]} and {SCHEDULES[1]}; a proxy table may hold its own)"
+        )
+    return value
+
+
 def check_choice(kind: str, value: T, choices: Iterable[T], context: str = "") -> T:
     """Return ``value`` if it is one of ``choices``, else raise ``ValueError`` naming both."""
     options = tuple(choices)

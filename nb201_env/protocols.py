@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nb201_env.clock import BUDGET_RULES
-from nb201_env.names import SCHEDULES, SEARCH_DATASETS, check_choice
+from nb201_env.names import SEARCH_DATASETS, check_choice, check_schedule
 
 
 @dataclass(frozen=True)
@@ -17,22 +17,24 @@ class SearchProtocol:
         dataset: search dataset (the signal is its validation split).
         budget: simulated seconds of training available.
         rule: overshoot rule of the clock, ``"nb201"`` or ``"nats"``.
-        schedule: schedule of the search signal (12 epochs in both papers).
-        test_schedule: schedule of the reported test accuracy (200 epochs).
+        schedule: schedule of the search signal (12 epochs in both papers; ``None``: the store's default).
+        test_schedule: schedule of the reported test accuracy (200 epochs; ``None``: the store's default).
     """
 
     name: str
     dataset: str
     budget: float
     rule: str
-    schedule: int = 12
-    test_schedule: int = 200
+    schedule: int | None = None
+    test_schedule: int | None = None
 
     def __post_init__(self) -> None:
         check_choice("dataset", self.dataset, SEARCH_DATASETS)
         check_choice("budget rule", self.rule, BUDGET_RULES)
-        check_choice("schedule", self.schedule, SCHEDULES)
-        check_choice("schedule", self.test_schedule, SCHEDULES, "for test accuracy")
+        if self.schedule is not None:
+            check_schedule(self.schedule)
+        if self.test_schedule is not None:
+            check_schedule(self.test_schedule, "for test accuracy")
         if not self.budget > 0:
             raise ValueError(f"budget must be positive seconds, got {self.budget!r}")
 

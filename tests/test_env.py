@@ -186,6 +186,8 @@ def test_fidelity_action_charges_partial_training(tmp_path):
     with pytest.raises(ValueError, match=r"not available.*epochs \[3, 11\]"):
         NASBench201OneShotEnv(benchmark=bench, fidelities=(5, 11))
     with pytest.raises(ValueError, match="within 0..11"):
+        NASBench201OneShotEnv(benchmark=bench, schedule=12, fidelities=(12,))
+    with pytest.raises(ValueError, match="not available"):
         NASBench201OneShotEnv(benchmark=bench, fidelities=(12,))
 
 

@@ -104,8 +104,11 @@ def test_unknown_keys_name_what_is_held(tmp_path):
         store.stat(StatKey("params_mb", "cifar100"))
     with pytest.raises(ValueError, match="unknown split 'x-test' for cifar10-valid"):
         RecordKey("cifar10-valid", "x-test", "accuracy", 12)
-    with pytest.raises(ValueError, match="schedule"):
-        RecordKey("cifar10", "train", "accuracy", 13)
+    with pytest.raises(ValueError, match="unknown schedule 0; a schedule is a number of epochs"):
+        RecordKey("cifar10", "train", "accuracy", 0)
+    with pytest.raises(ValueError, match="unknown schedule '12'"):
+        RecordKey("cifar10", "train", "accuracy", "12")
+    assert RecordKey("cifar10", "train", "accuracy", 3).schedule == 3  # proxy tables hold their own schedules
     with pytest.raises(ValueError, match="'one'"):
         SeedAxis("two")
     with pytest.raises(ValueError, match="verify mode"):

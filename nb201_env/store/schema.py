@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from nb201_env.names import DATASETS, METRICS, SCHEDULES, SPLITS_OF, check_choice
+from nb201_env.names import DATASETS, METRICS, SPLITS_OF, check_choice, check_schedule
 
 FORMAT_NAME: Final = "nb201_env.store"
 FORMAT_VERSION: Final = 1
@@ -43,8 +43,7 @@ class RecordKey:
         check_choice("dataset", self.dataset, DATASETS)
         check_choice("split", self.split, SPLITS_OF[self.dataset], f"for {self.dataset}")
         check_choice("metric", self.metric, METRICS)
-        if isinstance(self.schedule, bool) or self.schedule not in SCHEDULES:
-            raise ValueError(f"unknown schedule {self.schedule!r}; valid schedules are: {SCHEDULES} (epochs)")
+        check_schedule(self.schedule)
 
     @property
     def name(self) -> str:
