@@ -21,7 +21,7 @@ import numpy as np
 
 from benchmarks.common import shared_root, table
 from benchmarks.perf_training import load_prepared
-from nb201_env.isomorphism import representatives
+from nb201_env.isomorphism import representative_of, representatives
 from nb201_env.training.recipe import Recipe
 
 
@@ -52,6 +52,9 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 def pick_architectures(accuracy: np.ndarray, count: int, floor: float, spread: str) -> list[int]:
     """Return class representatives whose accuracies are spread over [floor, max]."""
+    if spread == "random":  # uniform over all 15,625 archs (as a whole-space Spearman weighs them), deduplicated
+        drawn = np.random.default_rng(0).integers(15625, size=4 * count)
+        return list(dict.fromkeys(int(representative_of(int(i))) for i in drawn))[:count]
     reps = representatives()
     reps = reps[accuracy[reps] >= floor]
     order = reps[np.argsort(accuracy[reps])]
@@ -68,11 +71,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", help="CIFAR-10 image folder (default: the shared tarball, extracted to /tmp)")
     parser.add_argument("--archs", type=int, default=10)
-    parser.add_argument("--spread", choices=("value", "quantile"), default="value")
+    parser.add_argument("--spread", choices=("value", "quantile", "random"), default="value")
     parser.add_argument("--floor", type=float, default=30.0, help="skip archs below this NB201 accuracy (%%)")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--train-subset", type=int, default=5000)
     parser.add_argument("--valid-subset", type=int, default=2000)
+    parser.add_argument("--test-subset", type=int, default=None, help="also score this many test images")
+    parser.add_argument("--eval-epochs", choices=("last", "all"), default="last")
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--channels", type=int, default=8)
     parser.add_argument("--cells", type=int, default=1)
@@ -101,19 +106,23 @@ def main() -> None:
         cells_per_stage=args.cells,
         resolution=args.resolution,
         crop_padding=args.crop_padding,
+        test_subset=args.test_subset,
     )
-    runtime = Runtime(device="cpu", threads=1, precision=args.precision, eval_epochs="last")
+    runtime = Runtime(device="cpu", threads=1, precision=args.precision, eval_epochs=args.eval_epochs)
     config = TrainingConfig(recipe=recipe, runtime=runtime, seed=args.seed, cache=args.cache)
     splits = load_prepared(args.root, recipe)
     start = time.perf_counter()
     backend = ProcessPoolBackend(workers=args.workers, threads_per_worker=1) if args.workers > 1 else None
     with TrainingEvaluator(config, splits=splits, backend=backend) as evaluator:
-        runs = evaluator.run(archs, [args.seed] * len(archs))
+        test = ("all" if args.eval_epochs == "all" else True) if args.test_subset else False
+        runs = evaluator.run(archs, [args.seed] * len(archs), test=test)
     if backend is not None:
         backend.close()
     wall = time.perf_counter() - start
     proxy = np.array([r["valid_accuracy"][-1] for r in runs])
-    seconds = np.array([sum(r["train_seconds"]) + r["eval_seconds"][-1] for r in runs])
+    seconds = np.array(
+        [sum(r["train_seconds"]) + sum(r["eval_seconds"]) + sum(r.get("test_seconds_curve") or [0.0]) for r in runs]
+    )
     rows = [
         (str(a), f"{test200[a]:.2f}", f"{valid12[a]:.2f}", f"{p:.2f}", f"{s:.1f}")
         for a, p, s in sorted(zip(archs, proxy, seconds), key=lambda t: test200[t[0]])
@@ -123,6 +132,9 @@ def main() -> None:
     print(f"runtime: {args.workers} process(es) x 1 thread, {args.precision}; wall {wall:.1f}s this run")
     print(f"seconds per arch (recorded, one process): mean {seconds.mean():.2f}, median {np.median(seconds):.2f}")
     print(f"Spearman(proxy valid, NB201 200-epoch test)        = {spearman(proxy, test200[archs]):.3f}")
+    if args.test_subset:
+        proxy_test = np.array([r["test_accuracy"] for r in runs])
+        print(f"Spearman(proxy test, NB201 200-epoch test)         = {spearman(proxy_test, test200[archs]):.3f}")
     print(f"Spearman(NB201 12-epoch valid, NB201 200-epoch test) = {spearman(valid12[archs], test200[archs]):.3f}")
 
 

@@ -72,6 +72,46 @@ def _cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_build_table(args: argparse.Namespace) -> int:
+    from nb201_env.training.table import PROXY_RECIPE, TableConfig, build_table
+
+    overrides = {
+        k: getattr(args, k)
+        for k in (
+            "epochs",
+            "channels",
+            "cells_per_stage",
+            "resolution",
+            "train_subset",
+            "valid_subset",
+            "test_subset",
+            "batch_size",
+        )
+    }
+    recipe = PROXY_RECIPE.replace(**{k: v for k, v in overrides.items() if v is not None})
+    config = TableConfig(
+        root=args.data,
+        out=args.out,
+        cache=args.cache,
+        dataset=args.dataset,
+        recipe=recipe,
+        seed=args.seed,
+        workers=args.workers,
+        name=args.name,
+        time_scale=args.time_scale,
+        limit=args.limit,
+        data_cache_dir=args.data_cache,
+        overwrite=args.overwrite,
+    )
+    update, close = _progress("build-table")
+    try:
+        path = build_table(config, update)
+    finally:
+        close()
+    print(f"wrote {path}")
+    return 0
+
+
 def _open(store: str | None, verify: str = "lazy") -> Any:
     from nb201_env.benchmark import Benchmark
 
@@ -198,6 +238,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing store at the output")
     p.add_argument("--no-convert", action="store_true", help="only download and verify")
     p.set_defaults(func=_cmd_download)
+
+    p = sub.add_parser("build-table", help="train every isomorphism class with our trainer and write a store")
+    p.add_argument("--data", required=True, help="dataset folder (CIFAR python, ImageNet16, or train/<class>/*.jpg)")
+    p.add_argument("--out", required=True, help="store directory to write")
+    p.add_argument("--cache", required=True, help="SQLite result cache: keep it, a rerun resumes from it")
+    p.add_argument(
+        "--dataset", default="cifar10-valid", help="cifar10-valid (also your own folders), cifar100, ImageNet16-120"
+    )
+    p.add_argument("--workers", type=int, default=2, help="training processes, one thread each")
+    p.add_argument("--seed", type=int, default=777)
+    p.add_argument("--name", default="nb201-proxy", help="benchmark name shown in info and reports")
+    p.add_argument("--time-scale", type=float, default=1.0, help="multiply measured seconds by this when storing")
+    p.add_argument("--limit", type=int, help="train only this many classes (a trial)")
+    p.add_argument("--data-cache", help="keep decoded images here as .npy")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing store at --out")
+    for name in (
+        "epochs",
+        "channels",
+        "cells-per-stage",
+        "resolution",
+        "train-subset",
+        "valid-subset",
+        "test-subset",
+        "batch-size",
+    ):
+        p.add_argument(f"--{name}", type=int, help="override the proxy recipe")
+    p.set_defaults(func=_cmd_build_table)
 
     store_help = f"store directory (default: ${ENV_VAR}, else {default_store_path()})"
     p = sub.add_parser("info", help="describe a store: records, seeds, epochs, sources, size")

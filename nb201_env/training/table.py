@@ -1,0 +1,237 @@
+"""Build an NB201-style tabular benchmark with our own trainer.
+
+One representative per isomorphism class (6,466 of them) is trained with a recipe on a dataset; every run
+goes through the persistent result cache, so a build can be stopped and resumed at any time and loses at
+most the runs in flight. The finished table is written as a store in which every architecture shares its
+class's learning curves (validation and test accuracy and loss after every epoch, measured training and
+evaluation seconds per epoch), with the params and FLOPs of the network actually trained and the exact
+recipe in the manifest.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nb201_env import costs
+from nb201_env.isomorphism import class_ids, representatives
+from nb201_env.names import NUM_CLASSES, check_choice
+from nb201_env.space import NUM_ARCHS
+from nb201_env.store.schema import RecordKey, SeedAxis, Source, StatKey
+from nb201_env.store.writer import StoreWriter
+from nb201_env.training.recipe import Recipe
+from nb201_env.training.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+TABLE_DATASETS = {"cifar10-valid": "ori-test", "cifar100": "x-test", "ImageNet16-120": "x-test"}
+"""Datasets a table can be built for, with the split their test figures are stored under."""
+
+PROXY_RECIPE = Recipe(
+    epochs=3,
+    batch_size=128,
+    channels=16,
+    cells_per_stage=1,
+    resolution=8,
+    train_subset=5000,
+    valid_subset=3000,
+    test_subset=2000,
+    crop_padding=0,
+)
+"""The recipe of the bundled table: 8x8 images, C=16, one cell per stage, 5,000 training images, 3 epochs
+(about 1.7 s per architecture with two single-threaded workers on a 2-core CPU)."""
+
+
+@dataclass(frozen=True)
+class TableConfig:
+    """What to build and where.
+
+    Args:
+        root: the dataset folder (CIFAR python, ImageNet16 or any ``train/<class>/*.jpg`` image folder).
+        out: the store directory to write.
+        cache: the SQLite result cache (resumable; keep it to extend or rebuild the table).
+        dataset: ``cifar10-valid`` (also for your own image folders), ``cifar100`` or ``ImageNet16-120``.
+        recipe: the training recipe (default :data:`PROXY_RECIPE`).
+        seed: the training seed of every run.
+        workers: training processes (one thread each).
+        name: the benchmark name shown in ``info`` and reports.
+        time_scale: factor applied to measured seconds before they are stored (1 = CPU seconds as measured).
+        limit: train only this many classes (for trials); the others stay missing (NaN).
+        data_cache_dir: where decoded image folders are kept as ``.npy``.
+        overwrite: replace an existing store at ``out``.
+    """
+
+    root: str | os.PathLike[str]
+    out: str | os.PathLike[str]
+    cache: str | os.PathLike[str]
+    dataset: str = "cifar10-valid"
+    recipe: Recipe = field(default=PROXY_RECIPE)
+    seed: int = 777
+    workers: int = 2
+    name: str = "nb201-proxy"
+    time_scale: float = 1.0
+    limit: int | None = None
+    data_cache_dir: str | os.PathLike[str] | None = None
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        check_choice("table dataset", self.dataset, tuple(TABLE_DATASETS))
+        if not isinstance(self.workers, int) or self.workers < 1:
+            raise ValueError(f"workers must be an int >= 1, got {self.workers!r}")
+        if not self.time_scale > 0:
+            raise ValueError(f"time_scale must be positive, got {self.time_scale!r}")
+        if self.limit is not None and not (isinstance(self.limit, int) and self.limit >= 1):
+            raise ValueError(f"limit must be a positive int or None, got {self.limit!r}")
+
+
+def build_order(limit: int | None = None) -> np.ndarray:
+    """Return the class representatives in build order: a fixed shuffle, so any prefix is a fair sample."""
+    reps = representatives()
+    order = reps[np.random.default_rng(201).permutation(len(reps))]
+    return order if limit is None else order[:limit]
+
+
+def train_classes(
+    config: TableConfig, progress: Callable[[int, int], None] | None = None, chunk: int = 64
+) -> tuple[list[dict[str, Any]], int]:
+    """Train every class representative not yet in the cache; return (all runs in build order, classes)."""
+    from nb201_env.training.evaluator import TrainingConfig, TrainingEvaluator
+    from nb201_env.training.parallel import ProcessPoolBackend
+
+    training = TrainingConfig(
+        dataset=config.dataset,
+        root=config.root,
+        recipe=config.recipe,
+        seed=config.seed,
+        cache=config.cache,
+        runtime=Runtime(threads=1, eval_epochs="all"),
+        data_cache_dir=config.data_cache_dir,
+    )
+    order = build_order(config.limit).tolist()
+    backend = ProcessPoolBackend(workers=config.workers, threads_per_worker=1) if config.workers > 1 else None
+    try:
+        with TrainingEvaluator(training, backend=backend) as evaluator:
+            cached = {
+                i
+                for i in order
+                if evaluator.cache.get(i, training.train_dataset, config.recipe, config.seed) is not None
+            }
+            todo = [i for i in order if i not in cached]
+            done = len(order) - len(todo)
+            log.info("%d of %d classes already in %s; training %d", done, len(order), config.cache, len(todo))
+            if progress:
+                progress(done, len(order))
+            for start in range(0, len(todo), chunk):
+                batch = todo[start : start + chunk]
+                evaluator.run(batch, [config.seed] * len(batch), test="all")
+                done += len(batch)
+                if progress:
+                    progress(done, len(order))
+            runs = evaluator.run(order, [config.seed] * len(order), test="all")
+            return runs, evaluator.splits().num_classes
+    finally:
+        if backend is not None:
+            backend.close()
+
+
+def _per_class(runs: list[dict[str, Any]], key: str, epochs: int) -> np.ndarray:
+    """Return ``(num_classes, epochs)`` of one curve, NaN for classes without a run."""
+    reps = representatives()
+    class_of_rep = {int(r): c for c, r in enumerate(reps)}
+    out = np.full((len(reps), epochs), np.nan)
+    for run in runs:
+        values = run.get(key)
+        if values is not None:
+            out[class_of_rep[int(run["index"])]] = values
+    return out
+
+
+def write_table(config: TableConfig, runs: list[dict[str, Any]], num_classes: int | None = None) -> Path:
+    """Write the runs as a store: every architecture gets its class's curves; return the store path."""
+    recipe, epochs = config.recipe, config.recipe.epochs
+    ids = class_ids()
+    test_split = TABLE_DATASETS[config.dataset]
+    dataset = config.dataset
+    seeds = SeedAxis("seeds", (config.seed,))
+    description = (
+        f"A tabular NB201 benchmark trained by nb201_env on {Path(config.root).name} ({dataset} roles: train / "
+        f"x-valid / {test_split}): one representative per isomorphism class, shared with its class. Recipe: "
+        f"{recipe.to_dict()}. Times are measured CPU seconds x {config.time_scale:g}."
+    )
+    trained = sum(1 for r in runs if r.get("valid_accuracy"))
+    extra = {
+        "kind": "proxy-table",
+        "recipe": recipe.to_dict(),
+        "recipe_hash": recipe.stable_hash(),
+        "seed": config.seed,
+        "time_scale": config.time_scale,
+        "time_unit": "seconds" if config.time_scale == 1 else f"measured CPU seconds x {config.time_scale:g}",
+        "classes_trained": trained,
+        "raw_cost_seconds_median": float(np.median([sum(r["train_seconds"]) + r["eval_seconds"][-1] for r in runs]))
+        if runs
+        else None,
+        "machine": {"platform": platform.platform(), "processor": _cpu_model(), "python": platform.python_version()},
+        "runtime": (runs[0].get("info") or {}) if runs else {},
+        "data": str(Path(config.root).name),
+        "num_classes": num_classes,
+    }
+    with StoreWriter(config.out, config.name, description, overwrite=config.overwrite, extra=extra) as writer:
+        writer.add_source(
+            "proxy-training",
+            Source(
+                "Trained by nb201_env's own pipeline (nb201 build-table)",
+                "",
+                "nb201_env; NB201 network and search space: Dong & Yang, ICLR 2020",
+                f"Recipe {recipe.stable_hash()}: {recipe.to_dict()}. One seed ({config.seed}); isomorphic "
+                "architectures share the run of their class representative. A cheap proxy of NB201 training, "
+                "not NB201's figures.",
+            ),
+        )
+        curves = [
+            ("train", "accuracy", "train_accuracy", 1.0),
+            ("train", "loss", "train_loss", 1.0),
+            ("x-valid", "accuracy", "valid_accuracy", 1.0),
+            ("x-valid", "loss", "valid_loss", 1.0),
+            (test_split, "accuracy", "test_accuracy_curve", 1.0),
+            (test_split, "loss", "test_loss_curve", 1.0),
+            ("train", "time", "train_seconds", config.time_scale),
+            ("x-valid", "time", "eval_seconds", config.time_scale),
+            (test_split, "time", "test_seconds_curve", config.time_scale),
+        ]
+        for split, metric, key, scale in curves:
+            per_class = _per_class(runs, key, epochs) * scale
+            array = writer.add_record(RecordKey(dataset, split, metric, epochs), seeds, range(epochs), "proxy-training")
+            array[:, 0, :] = per_class[ids]
+        every = np.arange(NUM_ARCHS)
+        classes = num_classes or NUM_CLASSES[dataset]
+        res = recipe.resolution or (16 if dataset == "ImageNet16-120" else 32)
+        writer.add_source("proxy-analytic", Source("Params and FLOPs of the proxy network, computed exactly"))
+        params = costs.param_count(every, classes, recipe.channels, recipe.cells_per_stage) / 1e6
+        flops = costs.flop_count(every, classes, res, recipe.channels, recipe.cells_per_stage) / 1e6
+        writer.add_stat(StatKey("params_mb", dataset), "proxy-analytic", "MB")[:] = params
+        writer.add_stat(StatKey("flops_m", dataset), "proxy-analytic", "MFLOPs")[:] = flops
+        return writer.commit()
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def build_table(config: TableConfig, progress: Callable[[int, int], None] | None = None) -> Path:
+    """Train what the cache lacks, then write the table; return the store path."""
+    runs, num_classes = train_classes(config, progress)
+    return write_table(config, runs, num_classes)

@@ -1,0 +1,96 @@
+"""`nb201 build-table`: classes trained once, shared with their members, resumable, written as a store."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch", reason="needs the [train] extra (pip install nb201-env[train])")
+
+from nb201_env import costs
+from nb201_env.benchmark import Benchmark
+from nb201_env.isomorphism import class_ids, members_of
+from nb201_env.training.cache import ResultCache
+from nb201_env.training.table import TableConfig, build_order, build_table
+
+
+def _config(cifar_jpg, tiny_recipe, tmp_path, **kw):
+    return TableConfig(
+        cifar_jpg, tmp_path / "t.store", tmp_path / "runs.sqlite", recipe=tiny_recipe, workers=1, limit=3, **kw
+    )
+
+
+def test_build_shares_each_class_run_with_its_members(cifar_jpg, tiny_recipe, tmp_path):
+    config = _config(cifar_jpg, tiny_recipe, tmp_path, time_scale=10.0)
+    seen = []
+    path = build_table(config, progress=lambda done, total: seen.append((done, total)))
+    assert seen[0] == (0, 3) and seen[-1] == (3, 3)
+    bench = Benchmark.open(path)
+    reps = build_order(3)
+    epochs = tiny_recipe.epochs
+    assert bench.search_schedule("cifar10") == epochs
+    with ResultCache(tmp_path / "runs.sqlite") as cache:
+        for rep in reps:
+            run = cache.get(int(rep), "cifar10-valid", tiny_recipe, 777)
+            members = members_of(int(rep))
+            for m in members[:5]:
+                for e in range(epochs):
+                    assert bench.query(int(m), dataset="cifar10-valid", split="x-valid", schedule=epochs, epoch=e) == (
+                        pytest.approx(run["valid_accuracy"][e])
+                    )
+                    assert bench.query(int(m), dataset="cifar10-valid", split="ori-test", schedule=epochs, epoch=e) == (
+                        pytest.approx(run["test_accuracy_curve"][e])
+                    )
+            cost = bench.cost(int(rep), "cifar10")  # every epoch's training plus the last validation pass
+            assert cost == pytest.approx(10.0 * (sum(run["train_seconds"]) + run["eval_seconds"][-1]))
+    untrained = np.flatnonzero(~np.isin(class_ids(), class_ids()[reps]))
+    assert np.isnan(bench.query_many(untrained[:50], dataset="cifar10-valid", split="x-valid", schedule=epochs)).all()
+    params = bench.stats_many(np.arange(15625), "params_mb", "cifar10-valid")
+    assert params[77] == costs.param_count(77, 10, tiny_recipe.channels, tiny_recipe.cells_per_stage) / 1e6
+    extra = bench.store.manifest.extra
+    assert extra["recipe_hash"] == tiny_recipe.stable_hash() and extra["time_scale"] == 10.0
+    assert extra["classes_trained"] == 3 and bench.test_accuracy(int(reps[0]), "cifar10") == pytest.approx(
+        bench.query(int(reps[0]), dataset="cifar10-valid", split="ori-test", schedule=epochs)
+    )
+
+
+def test_rerun_resumes_from_the_cache_without_training(cifar_jpg, tiny_recipe, tmp_path, monkeypatch):
+    build_table(_config(cifar_jpg, tiny_recipe, tmp_path))
+    import nb201_env.training.trainer as trainer
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a cached class was trained again")
+
+    monkeypatch.setattr(trainer, "train", refuse)
+    path = build_table(_config(cifar_jpg, tiny_recipe, tmp_path, overwrite=True))
+    assert Benchmark.open(path).store.manifest.extra["classes_trained"] == 3
+
+
+def test_the_env_runs_on_a_built_table(cifar_jpg, tiny_recipe, tmp_path):
+    import gymnasium as gym
+
+    import nb201_env  # noqa: F401
+
+    path = build_table(_config(cifar_jpg, tiny_recipe, tmp_path))
+    rep = int(build_order(3)[0])
+    env = gym.make("NASBench201-OneShot-v0", store=str(path), budget=1e6)
+    env.reset(seed=0)
+    from nb201_env.space import all_ops
+
+    _, reward, terminated, _, info = env.step(all_ops()[rep].astype(np.int64))
+    assert terminated and info["arch"] == rep and reward == pytest.approx(info["valid_accuracy"] / 100)
+    assert env.unwrapped.describe()["benchmark"] == "nb201-proxy" and env.unwrapped.describe()["schedule"] == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"dataset": "mnist"}, "unknown table dataset 'mnist'"),
+        ({"workers": 0}, "workers"),
+        ({"time_scale": 0}, "time_scale"),
+        ({"limit": 0}, "limit"),
+    ],
+)
+def test_bad_table_configs_are_refused(tmp_path, kwargs, needle):
+    with pytest.raises(ValueError, match=needle):
+        TableConfig(tmp_path, tmp_path / "o", tmp_path / "c", **kwargs)
