@@ -1,8 +1,8 @@
 """nb201_env: the NAS-Bench-201 search space as a fast benchmark store and a Gymnasium environment.
 
 Importing the package registers the environments ``NASBench201-v0`` (one step per edge),
-``NASBench201-OneShot-v0`` (one step per cell) and the vector env entry point ``NASBench201-v0``
-(``gymnasium.make_vec(..., vectorization_mode="vector_entry_point")``).
+``NASBench201-OneShot-v0`` (one step per cell), their native vector versions (``gymnasium.make_vec``), and
+``NASBench201-Train-v0`` (rewards from really training each architecture; the ``[train]`` extra).
 """
 
 from gymnasium.envs.registration import register, registry
@@ -20,3 +20,5 @@ if "NASBench201-v0" not in registry:
         entry_point="nb201_env.oneshot:NASBench201OneShotEnv",
         vector_entry_point="nb201_env.vector_env:NASBench201OneShotVectorEnv",
     )
+    # rewards from really training each architecture (needs the [train] extra): make(..., root="data/...")
+    register(id="NASBench201-Train-v0", entry_point="nb201_env.training.env:make_training_env")

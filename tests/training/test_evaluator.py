@@ -167,3 +167,27 @@ def test_sigkill_mid_run_keeps_finished_runs_and_the_rerun_completes(tmp_path, c
         assert final.count("cifar10-valid", tiny_recipe) == len(archs)
         for rep, row in finished.items():
             assert final.get(rep, "cifar10-valid", tiny_recipe, 777) == row  # not retrained
+
+
+def test_registered_training_env_charges_measured_seconds(cifar_jpg, tiny_recipe, tmp_path):
+    import gymnasium as gym
+
+    import nb201_env  # noqa: F401
+    from nb201_env.training.runtime import Runtime
+
+    env = gym.make(
+        "NASBench201-Train-v0",
+        root=str(cifar_jpg),
+        recipe=tiny_recipe,
+        cache=str(tmp_path / "c.sqlite"),
+        runtime=Runtime(threads=1),
+        budget=1e6,
+    )
+    env.reset(seed=0)
+    for op in (3, 3, 3, 1, 3, 2):
+        _, reward, terminated, _, info = env.step(op)
+    assert terminated and info["arch"] == 6111 and 0 < info["valid_accuracy"] <= 100
+    assert info["cost"] > 0 and env.unwrapped.clock.elapsed == info["cost"]
+    assert reward == info["valid_accuracy"] / 100 and env.unwrapped.describe()["evaluator"] == "training"
+    with pytest.raises(ValueError, match="unknown argument 'budjet'"):
+        gym.make("NASBench201-Train-v0", root=str(cifar_jpg), budjet=3)
