@@ -7,11 +7,12 @@ from benchmarks.harness.cluster import simulate
 from nb201_env.evaluators import TabularConfig, TabularEvaluator
 
 
-@pytest.mark.parametrize("agent", ["random", "rea"])
+@pytest.mark.parametrize("agent", ["random", "rea", "reinforce"])
 def test_one_worker_equals_the_sequential_environment(shared_bench, agent):
     import importlib
 
-    module = importlib.import_module({"random": "agents.random_search", "rea": "agents.regularized_evolution"}[agent])
+    modules = {"random": "agents.random_search", "rea": "agents.regularized_evolution", "reinforce": "agents.reinforce"}
+    module = importlib.import_module(modules[agent])
     env = gym.make(module.ENV_ID, benchmark=shared_bench, protocol="nb201", seed_policy="mean")
     sequential = module.search(env, module.Args(), 3)
     evaluator = TabularEvaluator(shared_bench, TabularConfig(seed_policy="mean"))

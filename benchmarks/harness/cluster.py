@@ -53,7 +53,7 @@ def simulate(
     searcher = make_searcher(agent, seed)
     rng = np.random.default_rng(seed)
     finished: dict[int, float] = {}
-    running: list[tuple[float, int, np.ndarray, int, float]] = []
+    running: list[tuple[float, int, np.ndarray, int, float, float]] = []
     order = 0
 
     def launch(now: float) -> None:
@@ -64,21 +64,30 @@ def simulate(
             accuracy, cost = finished[index], 0.0
         else:
             accuracy, cost = evaluator.evaluate(index, rng)
-        heapq.heappush(running, (now + cost, order, action, index, accuracy))
+        heapq.heappush(running, (now + cost, order, action, index, accuracy, cost))
         order += 1
 
     for _ in range(workers):
         launch(0.0)
     recorder, free_in_a_row = Recorder(), 0
     while running and not getattr(searcher, "done", False):
-        now, _, action, index, accuracy = heapq.heappop(running)
+        now, _, action, index, accuracy, cost = heapq.heappop(running)
         if now > budget:
             break  # everything still running finishes later still
-        free_in_a_row = free_in_a_row + 1 if index in finished else 0
+        repeat = index in finished
+        free_in_a_row = free_in_a_row + 1 if repeat else 0
         if free_in_a_row > max_free:
             break  # the searcher only proposes cells it has seen: the clock would never move again
         finished.setdefault(index, accuracy)
-        info = {"evaluated": True, "clock": now, "arch": index, "valid_accuracy": accuracy, "epoch": -1}
+        info = {
+            "evaluated": True,
+            "clock": now,
+            "arch": index,
+            "valid_accuracy": accuracy,
+            "epoch": -1,
+            "repeat": repeat,
+            "cost": cost,
+        }
         recorder.add(info)
         searcher.tell(action, info)
         launch(now)
