@@ -112,3 +112,8 @@ def test_results_writer_repairs_a_torn_line(tmp_path):
     with ResultsWriter(path) as w:
         w.write({"a": 2})
     assert [json.loads(line) for line in path.read_text().splitlines()] == [{"a": 1}, {"a": 2}]
+
+
+def test_a_proxy_table_is_never_compared_with_the_paper():
+    proxy = [{**_record("rea", r, 93.0 + r), "benchmark_kind": "proxy-table"} for r in range(2)]
+    assert "paper" not in markdown_table(summarize(proxy))

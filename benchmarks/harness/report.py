@@ -46,6 +46,7 @@ def summarize(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "agent": agent,
             "runs": len(runs),
             "benchmark": runs[0]["benchmark"],
+            "kind": runs[0].get("benchmark_kind", "recorded"),  # a proxy table is not comparable to the paper
         }
         for dataset in SEARCH_DATASETS:
             values = np.array([r["test"].get(dataset) for r in runs if r["test"].get(dataset) is not None], dtype=float)
@@ -70,7 +71,8 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
         cells = []
         for d in SEARCH_DATASETS:
             text = _pm(row[f"{d}_mean"], row[f"{d}_std"])
-            paper = PUBLISHED_NB201.get(row["agent"], {}).get(d) if row["protocol"].split("@")[0] == "nb201" else None
+            comparable = row["protocol"].split("@")[0] == "nb201" and row["kind"] == "recorded"
+            paper = PUBLISHED_NB201.get(row["agent"], {}).get(d) if comparable else None
             cells.append(text + (f" (paper {paper[0]:.2f} ± {paper[1]:.2f})" if paper else ""))
         lines.append(
             "| "

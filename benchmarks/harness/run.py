@@ -114,6 +114,7 @@ def run_task(task: Task) -> dict[str, Any]:
         "run": task.run,
         "seed": task.seed,
         "benchmark": _BENCH.name,
+        "benchmark_kind": _BENCH.store.manifest.extra.get("kind", "recorded"),
         "best_arch": int(result.best_arch),
         "best_valid": float(result.valid_accuracy[result.archs == result.best_arch].max())
         if result.evaluations
