@@ -17,19 +17,11 @@ from nb201_env.store.codec import StoreError
 log = logging.getLogger("nb201_env.cli")
 
 
-def _progress(desc: str) -> tuple[Callable[[int, int], None], Callable[[], None]]:
+def _progress(desc: str) -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
     """Return a (callback(done, total), close) pair driving a tqdm bar."""
-    from tqdm import tqdm
+    from nb201_env.download.progress import arch_progress  # the same bar `nb201 download` shows while converting
 
-    bar = tqdm(desc=desc, unit="arch", dynamic_ncols=True)
-
-    def update(done: int, total: int) -> None:
-        if bar.total != total:
-            bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    return update, bar.close
+    return arch_progress(desc, enabled=True)
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
