@@ -135,3 +135,12 @@ def test_shared_best_test_accuracy_is_the_published_optimum(shared_bench):
     best = shared_bench.test_accuracy_many(np.arange(15625), "cifar10")
     assert int(np.nanargmax(best)) == 6111
     assert shared_bench.test_accuracy(6111, "cifar10") == pytest.approx(94.373, abs=1e-3)
+
+
+def test_reported_test_figures_cover_every_architecture(shared_bench):
+    """A split held for only some archs (x-test@200 of archs 0..999) must not be chosen for reports."""
+    every = np.arange(15625)
+    for dataset in ("cifar10", "cifar100", "ImageNet16-120"):
+        assert not np.isnan(shared_bench.test_accuracy_many(every, dataset)).any(), dataset
+    assert shared_bench._test_record("cifar100", None) == ("cifar100", "ori-test", 200)
+    assert shared_bench._test_record("cifar100", 12) == ("cifar100", "x-test", 12)

@@ -23,6 +23,7 @@ def test_random_rea_reinforce_match_the_nb201_paper(shared_store, tmp_path):
         workers=2,
         progress=False,
     )
+    assert all(r["test"][d] is not None for r in records for d in ("cifar10", "cifar100", "ImageNet16-120"))
     rows = {row["agent"]: row for row in summarize(records)}
     assert sorted(rows) == sorted(agents) and all(rows[a]["runs"] == 500 for a in agents)
     for agent in agents:
