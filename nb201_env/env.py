@@ -48,7 +48,8 @@ class NASBench201Env(SearchEnv):
     Afterwards every episode ends with truncated=True, reward 0 and ``info["budget_exhausted"]``.
 
     ## Info
-    Final step: ``arch`` (official index), ``evaluated``, ``repeat``, ``valid_accuracy``, ``cost`` (s),
+    Final step: ``benchmark`` (the store's name, e.g. ``nb201-proxy-cifar10`` for the bundled proxy table, or
+    the evaluator kind), ``arch`` (official index), ``evaluated``, ``repeat``, ``valid_accuracy``, ``cost`` (s),
     ``clock``, ``remaining``, ``budget_exhausted``, ``evaluations``, ``best_arch``, ``best_valid_accuracy``,
     ``best_cost``; ``test_accuracy`` only with ``report_test=True``. ``action_mask`` on every step with
     ``action_mask=True``. ``env.unwrapped.describe()`` says what the signal and cost are.

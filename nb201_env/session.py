@@ -56,6 +56,8 @@ class SearchSession:
         self.report_test = report_test
         describe = evaluator.describe()
         self.full_epoch: int = int(describe.get("epoch", -1))
+        # Named in every info so that results from the bundled proxy table are never mistaken for NB201's.
+        self.benchmark = str(describe.get("benchmark") or describe.get("evaluator", "unknown"))
         self.reset()
 
     def reset(self) -> None:
@@ -97,6 +99,7 @@ class SearchSession:
         else:
             reward = 0.0
         info = {
+            "benchmark": self.benchmark,
             "arch": index,
             "epoch": self.full_epoch if key == index else epoch,
             "evaluated": counted,
@@ -118,6 +121,7 @@ class SearchSession:
     def exhausted_info(self) -> dict[str, Any]:
         """Return the info of an episode that ended because the budget was already spent."""
         return {
+            "benchmark": self.benchmark,
             "epoch": None,
             "evaluated": False,
             "repeat": False,

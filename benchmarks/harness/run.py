@@ -126,6 +126,7 @@ def run_task(task: Task) -> dict[str, Any]:
             "time": np.round(result.times, 3).tolist(),
             "arch": result.archs.tolist(),
             "valid": np.round(result.valid_accuracy, 4).tolist(),
+            "epoch": result.epochs.tolist(),  # the fidelity of each evaluation (multi-fidelity agents vary it)
         },
         "settings": result.settings,
         "wall_seconds": round(wall, 4),
