@@ -39,6 +39,7 @@ def test_episode_builds_the_cell_in_official_edge_order(shared_bench):
     assert info["valid_accuracy"] == expected and reward == pytest.approx(expected / 100)
     assert type(reward) is float and type(terminated) is bool and type(truncated) is bool
     assert terminated and not truncated and "test_accuracy" not in info
+    assert info["benchmark"] == shared_bench.name  # which figures these are, in every result
     with pytest.raises(RuntimeError, match="reset"):
         env.step(0)
 
