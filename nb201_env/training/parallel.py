@@ -45,26 +45,43 @@ class JobsFailed(RuntimeError):
     """Some jobs raised; the others finished (and were handed to the callback)."""
 
 
+class Gatherer:
+    """Keep each finished job's result and name each failed one, so that one failure never loses the others."""
+
+    def __init__(self, total: int, on_result: ResultCallback | None, what: str = "training jobs") -> None:
+        self.total, self.on_result, self.what = total, on_result, what
+        self.results: dict[Job, dict[str, Any]] = {}
+        self.failures: list[str] = []
+
+    def add(self, job: Job, fetch: Callable[[], dict[str, Any]]) -> None:
+        """Fetch one finished job's result and hand it to ``on_result`` (a job that raised is noted)."""
+        try:
+            result = self.results[job] = fetch()
+        except Exception as error:  # keep going: the finished runs are still worth caching
+            self.failures.append(f"arch {job[0]} seed {job[1]}: {error!r}")
+            return
+        if self.on_result is not None:
+            self.on_result(job, result)
+        log.info("finished arch %d seed %d (%d/%d %s)", job[0], job[1], len(self.results), self.total, self.what)
+
+    def done(self) -> dict[Job, dict[str, Any]]:
+        """Return every result, or raise :class:`JobsFailed` naming the failed jobs."""
+        if self.failures:
+            raise JobsFailed(
+                f"{len(self.failures)} of {self.total} {self.what} failed: " + "; ".join(self.failures[:5])
+            )
+        return self.results
+
+
 def collect(futures: dict[Future[dict[str, Any]], Job], on_result: ResultCallback | None) -> dict[Job, dict[str, Any]]:
     """Wait for futures, passing each result to ``on_result`` as soon as it is done; raise if any failed."""
-    results: dict[Job, dict[str, Any]] = {}
-    failures: list[str] = []
+    gather = Gatherer(len(futures), on_result)
     pending = set(futures)
     while pending:
         done, pending = wait(pending, return_when=FIRST_COMPLETED)
         for future in done:
-            job = futures[future]
-            try:
-                results[job] = future.result()
-            except Exception as error:  # report every failed job, keep the finished ones
-                failures.append(f"arch {job[0]} seed {job[1]}: {error!r}")
-                continue
-            if on_result is not None:
-                on_result(job, results[job])
-            log.info("finished arch %d seed %d (%d/%d)", job[0], job[1], len(results), len(futures))
-    if failures:
-        raise JobsFailed(f"{len(failures)} of {len(futures)} training jobs failed: " + "; ".join(failures[:5]))
-    return results
+            gather.add(futures[future], future.result)
+    return gather.done()
 
 
 class ProcessPoolBackend:

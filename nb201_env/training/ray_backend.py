@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from nb201_env.training.evaluator import Job
+from nb201_env.training.parallel import Gatherer
 from nb201_env.training.recipe import Recipe
 from nb201_env.training.runtime import Runtime
 from nb201_env.training.splits import Splits
@@ -88,24 +89,12 @@ class RayBackend:
         task_runtime = replace(runtime, threads=self.num_cpus, device=device)
         task = ray.remote(num_cpus=self.num_cpus, num_gpus=self.num_gpus)(_train_task)
         refs = {task.remote(self._data[1], recipe, task_runtime, job): job for job in jobs}
-        results: dict[Job, dict[str, Any]] = {}
-        failures: list[str] = []
+        gather = Gatherer(len(jobs), on_result, "Ray training jobs")
         pending = list(refs)
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
-            job = refs[done[0]]
-            try:
-                results[job] = ray.get(done[0])
-            except Exception as error:  # keep going: the finished runs are still worth caching
-                failures.append(f"arch {job[0]} seed {job[1]}: {error!r}")
-                continue
-            if on_result is not None:
-                on_result(job, results[job])
-            log.info("ray: finished arch %d seed %d (%d/%d)", job[0], job[1], len(results), len(jobs))
-        if failures:
-            from nb201_env.training.parallel import JobsFailed
-
-            raise JobsFailed(f"{len(failures)} of {len(jobs)} Ray training jobs failed: " + "; ".join(failures[:5]))
+            gather.add(refs[done[0]], lambda ref=done[0]: ray.get(ref))
+        results = gather.done()
         return [results[job] for job in jobs]
 
     def close(self) -> None:
