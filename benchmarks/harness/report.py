@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", type=Path, help="a results .jsonl file of benchmarks.harness.run")
     parser.add_argument("--out", type=Path, default=Path("results/report"))
-    parser.add_argument("--store", help="benchmark store (default: $NB201_DATA, then the cache directory)")
+    parser.add_argument("--store", help="benchmark store (default: $NB201_DATA, the cache dir, then the bundled one)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     print(write_report(read_results(args.results), args.out, str(find_store(args.store))))

@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=500)
     parser.add_argument("--seed0", type=int, default=0, help="run r uses seed seed0 + r")
     parser.add_argument("--workers", type=int, default=0, help="processes (default: one per core)")
-    parser.add_argument("--store", help="benchmark store (default: $NB201_DATA, then the cache directory)")
+    parser.add_argument("--store", help="benchmark store (default: $NB201_DATA, the cache dir, then the bundled one)")
     parser.add_argument("--out", type=Path, default=Path("results/search.jsonl"))
     parser.add_argument("--report", type=Path, help="also write the table and plots into this folder")
     args = parser.parse_args(argv)
