@@ -40,6 +40,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=bundled_store_path())
     parser.add_argument("--name", default="nb201-proxy-cifar10")
     parser.add_argument("--limit", type=int, help="as given to build-table (trials)")
+    parser.add_argument("--data-name", default="CIFAR-10 (the JPEG copy of the training and test sets)")
     args = parser.parse_args()
 
     config = TableConfig(
@@ -69,7 +70,14 @@ def main() -> None:
     scale = float(np.nanmedian(nb201_cost) / np.nanmedian(raw_cost))
     path = write_table(
         TableConfig(
-            args.data, args.out, args.cache, name=args.name, limit=args.limit, time_scale=scale, overwrite=True
+            args.data,
+            args.out,
+            args.cache,
+            name=args.name,
+            limit=args.limit,
+            time_scale=scale,
+            data_name=args.data_name,
+            overwrite=True,
         ),
         runs,
         num_classes,

@@ -93,6 +93,7 @@ def _cmd_build_table(args: argparse.Namespace) -> int:
         time_scale=args.time_scale,
         limit=args.limit,
         data_cache_dir=args.data_cache,
+        data_name=args.data_name,
         overwrite=args.overwrite,
     )
     update, close = _progress("build-table")
@@ -244,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-scale", type=float, default=1.0, help="multiply measured seconds by this when storing")
     p.add_argument("--limit", type=int, help="train only this many classes (a trial)")
     p.add_argument("--data-cache", help="keep decoded images here as .npy")
+    p.add_argument("--data-name", help="how the metadata names the dataset (default: the folder's name)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing store at --out")
     for name in (
         "epochs",

@@ -65,6 +65,7 @@ class TableConfig:
         time_scale: factor applied to measured seconds before they are stored (1 = CPU seconds as measured).
         limit: train only this many classes (for trials); the others stay missing (NaN).
         data_cache_dir: where decoded image folders are kept as ``.npy``.
+        data_name: how the metadata names the dataset (default: the folder's name).
         overwrite: replace an existing store at ``out``.
     """
 
@@ -79,6 +80,7 @@ class TableConfig:
     time_scale: float = 1.0
     limit: int | None = None
     data_cache_dir: str | os.PathLike[str] | None = None
+    data_name: str | None = None
     overwrite: bool = False
 
     def __post_init__(self) -> None:
@@ -160,8 +162,9 @@ def write_table(config: TableConfig, runs: list[dict[str, Any]], num_classes: in
     test_split = TABLE_DATASETS[config.dataset]
     dataset = config.dataset
     seeds = SeedAxis("seeds", (config.seed,))
+    data_name = config.data_name or Path(config.root).name
     description = (
-        f"A tabular NB201 benchmark trained by nb201_env on {Path(config.root).name} ({dataset} roles: train / "
+        f"A tabular NB201 benchmark trained by nb201_env on {data_name} ({dataset} roles: train / "
         f"x-valid / {test_split}): one representative per isomorphism class, shared with its class. Recipe: "
         f"{recipe.to_dict()}. Times are measured CPU seconds x {config.time_scale:g}."
     )
@@ -179,7 +182,7 @@ def write_table(config: TableConfig, runs: list[dict[str, Any]], num_classes: in
         else None,
         "machine": {"platform": platform.platform(), "processor": _cpu_model(), "python": platform.python_version()},
         "runtime": (runs[0].get("info") or {}) if runs else {},
-        "data": str(Path(config.root).name),
+        "data": data_name,
         "num_classes": num_classes,
     }
     with StoreWriter(config.out, config.name, description, overwrite=config.overwrite, extra=extra) as writer:

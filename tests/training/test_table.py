@@ -49,6 +49,7 @@ def test_build_shares_each_class_run_with_its_members(cifar_jpg, tiny_recipe, tm
     assert params[77] == costs.param_count(77, 10, tiny_recipe.channels, tiny_recipe.cells_per_stage) / 1e6
     extra = bench.store.manifest.extra
     assert extra["recipe_hash"] == tiny_recipe.stable_hash() and extra["time_scale"] == 10.0
+    assert extra["data"] == cifar_jpg.name  # the folder's name unless data_name says otherwise
     assert extra["classes_trained"] == 3 and bench.test_accuracy(int(reps[0]), "cifar10") == pytest.approx(
         bench.query(int(reps[0]), dataset="cifar10-valid", split="ori-test", schedule=epochs)
     )
@@ -94,3 +95,19 @@ def test_the_env_runs_on_a_built_table(cifar_jpg, tiny_recipe, tmp_path):
 def test_bad_table_configs_are_refused(tmp_path, kwargs, needle):
     with pytest.raises(ValueError, match=needle):
         TableConfig(tmp_path, tmp_path / "o", tmp_path / "c", **kwargs)
+
+
+def test_cli_builds_a_table_with_recipe_overrides(cifar_jpg, tmp_path, capsys):
+    from nb201_env.cli import main
+
+    argv = ["build-table", "--data", str(cifar_jpg), "--out", str(tmp_path / "cli.store")]
+    argv += ["--cache", str(tmp_path / "cli.sqlite"), "--limit", "2", "--workers", "1", "--epochs", "1"]
+    argv += ["--channels", "4", "--resolution", "8", "--train-subset", "256", "--data-name", "my images"]
+    assert main(argv) == 0
+    bench = Benchmark.open(tmp_path / "cli.store")
+    extra = bench.store.manifest.extra
+    assert extra["data"] == "my images" and extra["classes_trained"] == 2
+    assert extra["recipe"]["epochs"] == 1 and extra["recipe"]["channels"] == 4 and extra["recipe"]["resolution"] == 8
+    assert extra["recipe"]["cells_per_stage"] == 1  # not overridden: the proxy recipe's value
+    assert bench.search_schedule("cifar10") == 1 and "my images" in bench.store.manifest.description
+    assert "cli.store" in capsys.readouterr().out
