@@ -79,7 +79,8 @@ def _env_for(module: Any, protocol: SearchProtocol) -> gym.Env:
             "schedule": protocol.schedule,
         }
         if getattr(module, "USES_FIDELITIES", False):  # multi-fidelity agents choose among the stored epochs
-            kwargs["fidelities"] = _BENCH._cost_views(protocol.dataset, protocol.schedule)[0].epochs
+            schedule = protocol.schedule or _BENCH.search_schedule(protocol.dataset)
+            kwargs["fidelities"] = _BENCH._cost_views(protocol.dataset, schedule)[0].epochs
         env = _ENVS[key] = gym.make(module.ENV_ID, **kwargs)
     return env
 
