@@ -98,7 +98,7 @@ def test_gym_make_with_no_arguments_runs_on_the_bundled_store(nothing_configured
 
 
 def test_harness_on_the_bundled_store_names_it_and_does_not_compare_to_the_paper(tmp_path):
-    from benchmarks.harness.report import markdown_table, summarize
+    from benchmarks.harness.report import markdown_table, summarize, write_report
     from benchmarks.harness.run import protocol_variants, sweep
 
     records = sweep(
@@ -114,3 +114,5 @@ def test_harness_on_the_bundled_store_names_it_and_does_not_compare_to_the_paper
     assert all(r["test"]["cifar100"] is None and r["test"]["cifar10"] is not None for r in records)
     table = markdown_table(summarize(records))
     assert "nb201-proxy-cifar10" in table and "paper" not in table.lower()
+    write_report(records, tmp_path / "report", str(BUNDLED))  # the anytime plot uses the proxy's test figures
+    assert (tmp_path / "report" / "anytime_nb201_3000.png").stat().st_size > 0
