@@ -34,17 +34,7 @@ log = logging.getLogger(__name__)
 TABLE_DATASETS = {"cifar10-valid": "ori-test", "cifar100": "x-test", "ImageNet16-120": "x-test"}
 """Datasets a table can be built for, with the split their test figures are stored under."""
 
-PROXY_RECIPE = Recipe(
-    epochs=3,
-    batch_size=128,
-    channels=16,
-    cells_per_stage=1,
-    resolution=8,
-    train_subset=5000,
-    valid_subset=3000,
-    test_subset=2000,
-    crop_padding=0,
-)
+PROXY_RECIPE = Recipe.proxy(epochs=3, channels=16, resolution=8, valid_subset=3000, test_subset=2000)
 """The recipe of the bundled table: 8x8 images, C=16, one cell per stage, 5,000 training images, 3 epochs
 (about 1.7 s per architecture with two single-threaded workers on a 2-core CPU)."""
 
