@@ -31,6 +31,8 @@ NATS = (
     "Dong, Liu, Musial & Gabrys, NATS-Bench: Benchmarking NAS Algorithms for Architecture Topology and Size, TPAMI 2021"
 )
 
+NO_LICENSE = "none stated by the repository"
+
 SOURCES = {
     "hp12-final": Source(
         "NB201 12-epoch schedule, accuracy after the last epoch",
@@ -38,6 +40,7 @@ SOURCES = {
         NB201,
         "Made with the official API from NAS-Bench-201-v1_1. cifar10-valid is the mean of seeds 111 and 777; "
         "the other datasets hold the single seed-111 run. Only the last epoch (11) is available.",
+        license="MIT (Copyright (c) 2021 BayesWatch)",
     ),
     "hp200-test-mean": Source(
         "NB201 200-epoch schedule, test accuracy after the last epoch, mean of seeds 777/888/999",
@@ -46,6 +49,7 @@ SOURCES = {
         "Made with the official NATS-Bench API. cifar10 is trained on all 50k training images; for cifar100 "
         "and ImageNet16-120 the figure is ori-test (x-valid and x-test together). No 200-epoch validation "
         "accuracies are available from this source.",
+        license=NO_LICENSE,
     ),
     "recorded-runs": Source(
         "NATS-Bench topology records of architectures 0..999",
@@ -53,6 +57,7 @@ SOURCES = {
         NATS,
         "One randomly drawn seed per row (the seed is not named). test accuracy is ori-test for cifar10 and "
         "x-test for cifar100 / ImageNet16-120 (the official 'test-accuracy').",
+        license=NO_LICENSE,
     ),
     "times": Source(
         "Per-epoch training and evaluation seconds (official pseudo-times)",
@@ -65,21 +70,35 @@ SOURCES = {
         "collector. Evaluation times scale with split size: cifar100 x-valid = x-test (5k), ori-test = 2x; "
         "ImageNet16-120 x-valid = x-test (3k), ori-test = 2x. The same per-epoch times hold for both schedules.",
         estimate=True,
+        license=NO_LICENSE + " (recorded times); the fitted estimates are nb201_env's",
     ),
     "latency-devices": Source(
         "Inference latency in ms on 27 devices",
         "https://github.com/HayeonLee/HELP",
-        "Lee, Lee & Hwang, HELP: Hardware-Adaptive Efficient Latency Prediction for NAS via Meta-Learning, "
+        "Lee, Lee, Chong & Hwang, HELP: Hardware-Adaptive Efficient Latency Prediction for NAS via Meta-Learning, "
         "NeurIPS 2021; Li et al., HW-NAS-Bench, ICLR 2021",
-        "MIT licensed. The eyeriss/fpga/pixel3/raspi4 columns equal HW-NAS-Bench's CIFAR-10 values.",
+        "The eyeriss/fpga/pixel3/raspi4 columns equal HW-NAS-Bench's CIFAR-10 values.",
+        license="MIT",
     ),
     "analytic": Source(
         "Params and FLOPs computed from the NB201 network definition",
         "",
         NB201,
         "Exact: equal to the official per-architecture figures (nb201_env.costs).",
+        license="computed by nb201_env (MIT)",
     ),
 }
+
+NAME = "nb201-public"
+SUMMARY = "NB201's own figures from public sources: 12-epoch search signals, 200-epoch test accuracies, costs"
+LIMITATIONS = (
+    "learning curves (it holds the last epoch of each schedule only)",
+    "200-epoch validation accuracies",
+    "per-seed 12-epoch figures (cifar10-valid is the mean of seeds 111 and 777, the other datasets one seed)",
+    "recorded training times beyond archs 0..999 (fitted estimates there, R^2 = 0.996)",
+)
+CITATIONS = (NB201, NATS)
+OFFICIAL_DATA_HINT = "`nb201 download nats-tss-simple` (or `nb201 convert` of official files you have)"
 
 # (dataset prefix in the times CSV, our dataset) -> split sizes relative to the CSV's eval column
 _TIME_COLUMNS = {"cifar10": "cifar10", "cifar100": "cifar100", "ImageNet16-120": "imagenet16_120"}
@@ -176,7 +195,14 @@ def build_shared_store(folder: str | os.PathLike[str], out: str | os.PathLike[st
         "schedule), seed-mean 200-epoch test accuracies, recorded runs of archs 0..999, per-epoch times "
         "(fitted estimates beyond the 1,000 recorded archs), device latencies, exact params and FLOPs."
     )
-    with StoreWriter(out, "nb201-public-figures", description, overwrite=overwrite) as writer:
+    extra = {
+        "kind": "recorded",
+        "summary": SUMMARY,
+        "limitations": list(LIMITATIONS),
+        "citations": list(CITATIONS),
+        "full_data": OFFICIAL_DATA_HINT,
+    }
+    with StoreWriter(out, NAME, description, overwrite=overwrite, extra=extra) as writer:
         for source_id, source in SOURCES.items():
             writer.add_source(source_id, source)
         _accuracy_columns(writer, folder)

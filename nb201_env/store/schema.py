@@ -88,13 +88,17 @@ class SeedAxis:
 
 @dataclass(frozen=True)
 class Source:
-    """Where figures came from; ``estimate`` marks values that are modelled, not recorded."""
+    """Where figures came from; ``estimate`` marks values that are modelled, not recorded.
+
+    ``license`` is the licence as the source states it (empty when it states none).
+    """
 
     title: str
     url: str = ""
     citation: str = ""
     notes: str = ""
     estimate: bool = False
+    license: str = ""
 
 
 @dataclass(frozen=True)
