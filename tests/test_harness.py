@@ -15,10 +15,10 @@ def fake_agent(monkeypatch):
     return "fake"
 
 
-def test_sweep_records_runs_and_adds_test_accuracy_afterwards(fake_agent, shared_store, shared_bench, tmp_path):
+def test_sweep_records_runs_and_adds_test_accuracy_afterwards(fake_agent, public_store, public_bench, tmp_path):
     out = tmp_path / "r.jsonl"
     protocols = protocol_variants(["nb201"], [2000.0])
-    records = sweep([fake_agent], protocols, 3, out, str(shared_store), workers=1, progress=False)
+    records = sweep([fake_agent], protocols, 3, out, str(public_store), workers=1, progress=False)
     assert [r["run"] for r in records] == [0, 1, 2] and records[0]["protocol"] == "nb201@2000"
     r = records[1]
     assert 0 < r["clock"] <= 2000 and r["evaluations"] > 3
@@ -26,36 +26,36 @@ def test_sweep_records_runs_and_adds_test_accuracy_afterwards(fake_agent, shared
     assert traj["time"] == sorted(traj["time"]) and len(traj["arch"]) == r["evaluations"]
     best = traj["arch"][int(np.argmax(traj["valid"]))]
     assert r["best_arch"] == best
-    assert r["test"]["cifar10"] == pytest.approx(shared_bench.test_accuracy(best, "cifar10"))
-    assert r["test"]["ImageNet16-120"] == pytest.approx(shared_bench.test_accuracy(best, "ImageNet16-120"))
+    assert r["test"]["cifar10"] == pytest.approx(public_bench.test_accuracy(best, "cifar10"))
+    assert r["test"]["ImageNet16-120"] == pytest.approx(public_bench.test_accuracy(best, "ImageNet16-120"))
 
 
-def test_interrupted_sweep_resumes_without_loss(fake_agent, shared_store, tmp_path):
+def test_interrupted_sweep_resumes_without_loss(fake_agent, public_store, tmp_path):
     out = tmp_path / "r.jsonl"
     protocols = protocol_variants(["nb201"], [1500.0])
-    sweep([fake_agent], protocols, 2, out, str(shared_store), workers=1, progress=False)
+    sweep([fake_agent], protocols, 2, out, str(public_store), workers=1, progress=False)
     first = out.read_text()
     with open(out, "a") as fh:  # a run torn mid-write by a crash
         fh.write('{"agent": "fake", "protocol": "nb201@1500", "run": 2, "tru')
     assert len(read_results(out)) == 2
-    records = sweep([fake_agent], protocols, 4, out, str(shared_store), workers=1, progress=False)
+    records = sweep([fake_agent], protocols, 4, out, str(public_store), workers=1, progress=False)
     assert sorted(r["run"] for r in records) == [0, 1, 2, 3]
     assert out.read_text().startswith(first)  # nothing already written was lost or rewritten
-    again = sweep([fake_agent], protocols, 4, out, str(shared_store), workers=1, progress=False)
+    again = sweep([fake_agent], protocols, 4, out, str(public_store), workers=1, progress=False)
     assert len(again) == 4
 
 
-def test_parallel_sweep_equals_serial(fake_agent, shared_store, tmp_path):
+def test_parallel_sweep_equals_serial(fake_agent, public_store, tmp_path):
     protocols = protocol_variants(["nb201"], [1000.0])
-    serial = sweep([fake_agent], protocols, 4, tmp_path / "a.jsonl", str(shared_store), workers=1, progress=False)
-    parallel = sweep([fake_agent], protocols, 4, tmp_path / "b.jsonl", str(shared_store), workers=2, progress=False)
+    serial = sweep([fake_agent], protocols, 4, tmp_path / "a.jsonl", str(public_store), workers=1, progress=False)
+    parallel = sweep([fake_agent], protocols, 4, tmp_path / "b.jsonl", str(public_store), workers=2, progress=False)
     strip = lambda rs: sorted((r["run"], r["best_arch"], r["trajectory"]["arch"]) for r in rs)  # noqa: E731
     assert strip(serial) == strip(parallel)
 
 
-def test_unknown_agent_and_protocol_are_named(shared_store, tmp_path):
+def test_unknown_agent_and_protocol_are_named(public_store, tmp_path):
     with pytest.raises(ValueError, match="unknown agent 'genetic'; known agents are: random"):
-        sweep(["genetic"], protocol_variants(["nb201"], None), 1, tmp_path / "x.jsonl", str(shared_store))
+        sweep(["genetic"], protocol_variants(["nb201"], None), 1, tmp_path / "x.jsonl", str(public_store))
     with pytest.raises(ValueError, match="unknown protocol 'darts'"):
         protocol_variants(["darts"], None)
 
@@ -89,17 +89,17 @@ def test_summary_statistics_and_table():
     assert "93.50 ± 0.71 (paper 93.92 ± 0.30)" in table and "n/a" in table
 
 
-def test_anytime_curve_follows_the_incumbent_by_validation(shared_bench):
+def test_anytime_curve_follows_the_incumbent_by_validation(public_bench):
     grid = np.array([0.0, 10.0, 49.0, 50.0, 95.0])
-    curve = anytime_curves([_record("rea", 0, 93.0)], shared_bench, grid, "cifar10")[0]
-    t0, t6111 = shared_bench.test_accuracy(0, "cifar10"), shared_bench.test_accuracy(6111, "cifar10")
+    curve = anytime_curves([_record("rea", 0, 93.0)], public_bench, grid, "cifar10")[0]
+    t0, t6111 = public_bench.test_accuracy(0, "cifar10"), public_bench.test_accuracy(6111, "cifar10")
     assert np.isnan(curve[0]) and curve[1] == t0 and curve[2] == t0
     assert curve[3] == t6111 and curve[4] == t6111  # arch 1 (valid 84) never displaces 6111 (85)
 
 
-def test_report_writes_table_csv_and_plots(shared_store, tmp_path):
+def test_report_writes_table_csv_and_plots(public_store, tmp_path):
     records = [_record("rea", 0, 93.0), _record("rea", 1, 94.0)]
-    table = write_report(records, tmp_path / "rep", str(shared_store))
+    table = write_report(records, tmp_path / "rep", str(public_store))
     assert (tmp_path / "rep" / "table.md").read_text().strip() == table
     assert (tmp_path / "rep" / "table.csv").read_text().startswith("protocol,agent,runs")
     assert (tmp_path / "rep" / "anytime_nb201.png").stat().st_size > 1000

@@ -55,9 +55,9 @@ def test_bad_args_name_the_valid_values():
         sb3_agents.Args(stall_patience=0)
 
 
-def test_needs_a_budget(shared_bench):
+def test_needs_a_budget(public_bench):
     import gymnasium as gym
 
-    env = gym.make(sb3_agents.ENV_ID, benchmark=shared_bench)
+    env = gym.make(sb3_agents.ENV_ID, benchmark=public_bench)
     with pytest.raises(ValueError, match="need a time budget"):
         sb3_agents.search(env, sb3_agents.Args(), seed=0)

@@ -39,7 +39,7 @@ def _check_trajectory(result, env, budget: float, rule: str) -> None:
 @pytest.mark.parametrize("name", ONE_SHOT_AGENTS)
 @pytest.mark.parametrize("rule", ["nb201", "nats"])
 def test_agent_spends_the_budget_and_reports_its_best_by_validation(
-    name, rule, make_env, shared_bench, no_test_accuracy
+    name, rule, make_env, public_bench, no_test_accuracy
 ):
     agent = _agent(name)
     assert agent.ENV_ID == "NASBench201-OneShot-v0"
@@ -48,7 +48,7 @@ def test_agent_spends_the_budget_and_reports_its_best_by_validation(
     _check_trajectory(result, env, 3000.0, rule)
     assert result.valid_accuracy[result.archs == result.best_arch].max() == result.valid_accuracy.max()
     for arch, acc in zip(result.archs[:5].tolist(), result.valid_accuracy[:5].tolist()):
-        assert acc == shared_bench.validation(arch, "cifar10", schedule=12).accuracy
+        assert acc == public_bench.validation(arch, "cifar10", schedule=12).accuracy
     assert result.agent and isinstance(result.settings, dict) and "reference" in result.settings
 
 
