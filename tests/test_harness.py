@@ -86,7 +86,9 @@ def test_summary_statistics_and_table():
     )
     assert np.isnan(rea["cifar100_mean"])
     table = markdown_table(rows)
-    assert "93.50 ± 0.71 (paper 93.92 ± 0.30)" in table and "n/a" in table
+    assert "93.50 ± 0.71 [93.00, 94.00] (paper 93.92 ± 0.30)" in table and "n/a" in table
+    assert rea["rank"] == 1.0 and rea["rank_runs"] == 1  # only run 0 is common to both agents: 93 beats 92
+    assert "| nb201 | random | 1 | 2.00 | 92.00 (paper 93.70 ± 0.36) |" in table
 
 
 def test_anytime_curve_follows_the_incumbent_by_validation(shared_bench):
@@ -104,6 +106,18 @@ def test_report_writes_table_csv_and_plots(shared_store, tmp_path):
     assert (tmp_path / "rep" / "table.csv").read_text().startswith("protocol,agent,runs")
     assert (tmp_path / "rep" / "anytime_nb201.png").stat().st_size > 1000
     assert (tmp_path / "rep" / "anytime_nb201.svg").exists()
+
+
+def test_report_tests_agents_pairwise_and_draws_their_ranks(shared_store, tmp_path):
+    records = [_record("rea", r, 93.0 + 0.01 * r) for r in range(30)]
+    records += [_record("random", r, 92.0 + 0.01 * r) for r in range(30)]
+    records += [_record("local", r, 92.0 + 0.01 * r) for r in range(30)]
+    write_report(records, tmp_path / "rep", str(shared_store))
+    tests = (tmp_path / "rep" / "tests.md").read_text()
+    assert "over 30 common runs" in tests
+    assert "| local | random | +0.000 | 0.50 | 1 | 1 | no |" in tests
+    assert "| random | rea | -1.000 | 0.00 |" in tests and "B better" in tests
+    assert (tmp_path / "rep" / "ranks_nb201.png").stat().st_size > 1000
 
 
 def test_results_writer_repairs_a_torn_line(tmp_path):
