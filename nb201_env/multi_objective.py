@@ -45,6 +45,21 @@ def available_objectives(bench: Benchmark, dataset: str) -> tuple[str, ...]:
     return tuple(names)
 
 
+def check_objectives(bench: Benchmark, dataset: str, objectives: Any) -> tuple[str, ...]:
+    """Return the objective names as a tuple, or raise naming the valid choices of this store."""
+    names = (objectives,) if isinstance(objectives, str) else tuple(objectives)
+    available = available_objectives(bench, dataset)
+    for name in names:
+        if name not in available:
+            raise ValueError(
+                f"unknown objective {name!r} for store {bench.name!r} searching {dataset}; "
+                f"valid choices are: {', '.join(available)}"
+            )
+    if len(set(names)) != len(names) or ACCURACY not in names or len(names) < 2:
+        raise ValueError(f"objectives must name {ACCURACY!r} and at least one cost, each once; got {names!r}")
+    return names
+
+
 def cost_table(bench: Benchmark, name: str, dataset: str) -> np.ndarray:
     """Return one cost objective for all 15,625 architectures, in its natural unit (lower is better)."""
     available = available_objectives(bench, dataset)
@@ -72,16 +87,7 @@ class MultiObjectiveMixin:
         if not isinstance(bench, Benchmark):
             raise TypeError("the multi-objective envs read costs from a benchmark store: use the tabular evaluator")
         dataset = self.config.dataset  # type: ignore[attr-defined]
-        names = (objectives,) if isinstance(objectives, str) else tuple(objectives)
-        available = available_objectives(bench, dataset)
-        for name in names:
-            if name not in available:
-                raise ValueError(
-                    f"unknown objective {name!r} for store {bench.name!r} searching {dataset}; "
-                    f"valid choices are: {', '.join(available)}"
-                )
-        if len(set(names)) != len(names) or ACCURACY not in names or len(names) < 2:
-            raise ValueError(f"objectives must name {ACCURACY!r} and at least one cost, each once; got {names!r}")
+        names = check_objectives(bench, dataset, objectives)
         self.objectives = names
         self._costs = {n: cost_table(bench, n, dataset) for n in names if n != ACCURACY}
         self._cost_lists = {n: t.tolist() for n, t in self._costs.items()}
@@ -171,5 +177,6 @@ __all__ = [
     "NASBench201MOEnv",
     "NASBench201MOOneShotEnv",
     "available_objectives",
+    "check_objectives",
     "cost_table",
 ]

@@ -8,12 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.harness.report import LABELS, _by_protocol, anytime_curves, rank_summary
+from benchmarks.harness.report import LABELS, _by_protocol, anytime_curves, rank_summary, slug
 from benchmarks.harness.stats import bootstrap_band
 from nb201_env.benchmark import Benchmark
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
     try:
         import matplotlib
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -24,7 +24,7 @@ def _pyplot() -> Any:
     return plt
 
 
-def _save(fig: Any, folder: Path, stem: str) -> list[Path]:
+def save_figure(fig: Any, folder: Path, stem: str) -> list[Path]:
     files = []
     for suffix in ("png", "svg"):
         path = folder / f"{stem}.{suffix}"
@@ -37,7 +37,7 @@ def plot_anytime(
     records: list[dict[str, Any]], bench: Benchmark, folder: Path, rng: np.random.Generator | None = None
 ) -> list[Path]:
     """Write one anytime plot (PNG and SVG) per protocol: mean test accuracy of the incumbent, bootstrap 95% band."""
-    plt = _pyplot()
+    plt = pyplot()
     rng = rng if rng is not None else np.random.default_rng(0)
     files = []
     by_protocol: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -62,7 +62,7 @@ def plot_anytime(
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="lower right")
         fig.tight_layout()
-        files += _save(fig, folder, f"anytime_{protocol.replace('@', '_')}")
+        files += save_figure(fig, folder, f"anytime_{slug(protocol)}")
         plt.close(fig)
     return files
 
@@ -70,7 +70,7 @@ def plot_anytime(
 def plot_ranks(records: list[dict[str, Any]], folder: Path) -> list[Path]:
     """Write a critical-difference diagram per protocol with at least two agents: average ranks (1 = best), the
     Nemenyi critical difference, and bars joining agents whose ranks are not significantly different."""
-    plt = _pyplot()
+    plt = pyplot()
     files = []
     for protocol, agents in sorted(_by_protocol(records).items()):
         if len(agents) < 2:
@@ -109,6 +109,6 @@ def plot_ranks(records: list[dict[str, Any]], folder: Path) -> list[Path]:
             ax.spines[spine].set_visible(False)
         ax.set_title(f"{protocol}: average rank over {summary.runs} runs (1 = best)", fontsize=9, pad=18)
         fig.tight_layout()
-        files += _save(fig, folder, f"ranks_{protocol.replace('@', '_')}")
+        files += save_figure(fig, folder, f"ranks_{slug(protocol)}")
         plt.close(fig)
     return files

@@ -28,6 +28,8 @@ AGENTS: dict[str, AgentSpec] = {
     "tpe": AgentSpec("agents.optuna_tpe"),
     "tpe_univariate": AgentSpec("agents.optuna_tpe", {"multivariate": False}),
     "bohb": AgentSpec("agents.optuna_bohb"),
+    "mo_random": AgentSpec("agents.mo_random_search"),
+    "nsga2": AgentSpec("agents.mo_nsga2"),
     "ppo": AgentSpec("agents.sb3_agents", {"algo": "ppo"}),
     "a2c": AgentSpec("agents.sb3_agents", {"algo": "a2c"}),
     "dqn": AgentSpec("agents.sb3_agents", {"algo": "dqn"}),

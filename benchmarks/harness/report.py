@@ -36,6 +36,11 @@ PUBLISHED_NB201: dict[str, dict[str, tuple[float, float]]] = {
 LABELS = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "ImageNet16-120": "ImageNet16-120"}
 
 
+def slug(protocol: str) -> str:
+    """Return a file-name-safe protocol name (``nb201@3000+latency_ms/pixel3`` -> ``nb201_3000_latency_ms-pixel3``)."""
+    return protocol.replace("@", "_").replace("+", "_").replace("/", "-")
+
+
 def _by_protocol(records: list[dict[str, Any]]) -> dict[str, dict[str, list[dict[str, Any]]]]:
     groups: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for r in records:
@@ -205,6 +210,10 @@ def write_report(records: list[dict[str, Any]], folder: Path, store: str) -> str
     write_csv(rows, folder / "table.csv")
     plot_anytime(records, Benchmark.open(store), folder)
     plot_ranks(records, folder)
+    if any(r.get("objectives") for r in records):
+        from benchmarks.harness.mo_report import write_mo_report
+
+        write_mo_report(records, folder, store)
     log.info("report written to %s\n%s\n\n%s", folder, table, tests)
     return table
 
