@@ -39,6 +39,21 @@ def ops_of(params: dict[str, Any]) -> np.ndarray:
     return np.array([_OP_ID[params[name]] for name in EDGE_NAMES], dtype=np.int64)
 
 
+def ask_unseen(
+    study: Any, space: dict[str, Any], known: dict[tuple[int, ...], Any], tries: int
+) -> tuple[Any, np.ndarray]:
+    """Ask the study for a cell not in ``known`` (cell -> its known values, told back at once without an
+    evaluation); return the trial and its op ids, or ``None`` and the last repeat after ``tries`` repeats."""
+    for _ in range(tries):
+        trial = study.ask(space)
+        ops = ops_of(trial.params)
+        values = known.get(tuple(ops.tolist()))
+        if values is None:
+            return trial, ops
+        study.tell(trial, values)
+    return None, ops
+
+
 def params_of(ops: np.ndarray) -> dict[str, str]:
     """Return the trial parameters of six op ids (to enqueue a given cell)."""
     return {name: OPS[int(op)] for name, op in zip(EDGE_NAMES, ops)}

@@ -36,7 +36,7 @@ import gymnasium as gym
 import numpy as np
 
 from agents.common import SearchResult, run_search
-from agents.optuna_space import cell_distributions, import_optuna, ops_of
+from agents.optuna_space import ask_unseen, cell_distributions, import_optuna
 
 ENV_ID = "NASBench201-OneShot-v0"
 
@@ -86,18 +86,11 @@ class OptunaTPE:
 
     def ask(self) -> np.ndarray:
         """Return the next cell TPE proposes that this run has not evaluated yet."""
-        for _ in range(self.args.max_repeats):
-            trial = self.study.ask(self.space)
-            ops = ops_of(trial.params)
-            known = self.known.get(tuple(ops.tolist()))
-            if known is None:
-                self.trial = trial
-                return ops
-            self.study.tell(trial, known)
-        # converged: let the environment answer the repeat (free) and end the run
+        self.trial, ops = ask_unseen(self.study, self.space, self.known, self.args.max_repeats)
+        if self.trial is not None:
+            return ops
         self.done = True
         self.settings["stopped"] = f"{self.args.max_repeats} proposals in a row were cells already evaluated"
-        self.trial = None
         return ops
 
     def tell(self, action: np.ndarray, info: dict[str, Any]) -> None:
