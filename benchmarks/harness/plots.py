@@ -55,7 +55,8 @@ def plot_anytime(
             line = ax.plot(grid, mean, label=f"{agent} (n={len(agent_runs)})")[0]
             ax.fill_between(grid, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
         finals = [r["test"].get(dataset) for r in runs if r["test"].get(dataset) is not None]
-        ax.set_ylim(max(min(finals) - 2, 0) if finals else None, None)
+        if finals:
+            ax.set_ylim(max(min(finals) - 2, 0), min(max(finals) + 0.3, 100))
         ax.set_xlabel("simulated training time (s)")
         ax.set_ylabel(f"{LABELS[dataset]} test accuracy of incumbent (%)")
         ax.set_title(f"{protocol}: mean and bootstrap 95% CI over runs ({runs[0]['benchmark']})", fontsize=9)
