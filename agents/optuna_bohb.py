@@ -144,7 +144,7 @@ class OptunaBOHB:
         self.rung = 0
         if self.pruner is not None:  # start at the first rung at which the trial's bracket can stop it
             bracket = self.pruner._get_bracket_id(self.study, self.trial)  # Optuna's own assignment
-            first_step = self.pruner._min_resource * self.args.eta**bracket
+            first_step = (self.ladder[0] + 1) * self.args.eta**bracket  # the pruner's min_resource * eta^bracket
             self.rung = next((i for i, e in enumerate(self.ladder) if e + 1 >= first_step), len(self.ladder) - 1)
         self.counts["trials"] += 1
 
