@@ -86,7 +86,9 @@ def test_summary_statistics_and_table():
     )
     assert np.isnan(rea["cifar100_mean"])
     table = markdown_table(rows)
-    assert "93.50 ± 0.71 (paper 93.92 ± 0.30)" in table and "n/a" in table
+    assert "93.50 ± 0.71 [93.00, 94.00] (paper 93.92 ± 0.30)" in table and "n/a" in table
+    assert rea["rank"] == 1.0 and rea["rank_runs"] == 1  # only run 0 is common to both agents: 93 beats 92
+    assert "| nb201 | random | 1 | 2.00 | 92.00 (paper 93.70 ± 0.36) |" in table
 
 
 def test_anytime_curve_follows_the_incumbent_by_validation(public_bench):
@@ -106,6 +108,18 @@ def test_report_writes_table_csv_and_plots(public_store, tmp_path):
     assert (tmp_path / "rep" / "anytime_nb201.svg").exists()
 
 
+def test_report_tests_agents_pairwise_and_draws_their_ranks(public_store, tmp_path):
+    records = [_record("rea", r, 93.0 + 0.01 * r) for r in range(30)]
+    records += [_record("random", r, 92.0 + 0.01 * r) for r in range(30)]
+    records += [_record("local", r, 92.0 + 0.01 * r) for r in range(30)]
+    write_report(records, tmp_path / "rep", str(public_store))
+    tests = (tmp_path / "rep" / "tests.md").read_text()
+    assert "over 30 common runs" in tests
+    assert "| local | random | +0.000 | 0.50 | 1 | 1 | no |" in tests
+    assert "| random | rea | -1.000 | 0.00 |" in tests and "B better" in tests
+    assert (tmp_path / "rep" / "ranks_nb201.png").stat().st_size > 1000
+
+
 def test_results_writer_repairs_a_torn_line(tmp_path):
     path = tmp_path / "r.jsonl"
     path.write_text(json.dumps({"a": 1}) + "\n" + '{"a": ')
@@ -117,3 +131,45 @@ def test_results_writer_repairs_a_torn_line(tmp_path):
 def test_a_proxy_table_is_never_compared_with_the_paper():
     proxy = [{**_record("rea", r, 93.0 + r), "benchmark_kind": "proxy-table"} for r in range(2)]
     assert "paper" not in markdown_table(summarize(proxy))
+
+
+def test_multi_objective_sweep_names_its_objectives_and_reports_hypervolume(public_store, tmp_path):
+    out = tmp_path / "mo.jsonl"
+    goals = ["valid_accuracy", "latency_ms/pixel3"]
+    protocols = protocol_variants(["nb201"], [3000.0])
+    records = sweep(["mo_random"], protocols, 3, out, str(public_store), workers=1, progress=False, objectives=goals)
+    assert {r["protocol"] for r in records} == {"nb201@3000+latency_ms/pixel3"}
+    assert all(r["objectives"] == goals and r["evaluations"] > 10 for r in records)
+    # another objective is another protocol: the same file resumes neither into the other
+    more = sweep(["mo_random"], protocols, 3, out, str(public_store), workers=1, progress=False,
+                 objectives=["valid_accuracy", "params_mb"])  # fmt: skip
+    assert len(more) == 6
+    write_report(more, tmp_path / "rep", str(public_store))
+    table = (tmp_path / "rep" / "mo_table.md").read_text()
+    assert "### nb201@3000+latency_ms/pixel3: valid_accuracy vs latency_ms/pixel3" in table
+    assert "| mo_random | 3 |" in table
+    for name in ("hypervolume_nb201_3000_latency_ms-pixel3.png", "front_nb201_3000_params_mb.png"):
+        assert (tmp_path / "rep" / name).stat().st_size > 1000
+
+
+def test_unknown_objective_fails_before_any_run_naming_the_stores_objectives(public_store, tmp_path):
+    out = tmp_path / "mo.jsonl"
+    with pytest.raises(ValueError, match=r"unknown objective 'latency_ms/iphone'.*valid choices are: valid_accuracy"):
+        sweep(["mo_random"], protocol_variants(["nb201"], None), 1, out, str(public_store), workers=1,
+              objectives=["valid_accuracy", "latency_ms/iphone"])  # fmt: skip
+    assert not out.exists()
+
+
+def test_hypervolume_curve_rises_with_the_front_and_equals_one_on_the_true_front(public_bench):
+    from benchmarks.harness.mo_report import Space, hypervolume_curve, run_front
+
+    space = Space.of(public_bench, "cifar10", ["valid_accuracy", "params_mb"])
+    true = space.true_front.tolist()
+    assert space.ratio(space.true_front) == pytest.approx(1.0)
+    record = {"trajectory": {"time": [10.0 * (i + 1) for i in range(len(true))], "arch": true,
+                             "epoch": [11] * len(true)}}  # fmt: skip
+    curve = hypervolume_curve(record, space, np.array([0.0, 10.0, 10.0 * len(true)]))
+    assert curve[0] == 0.0 and 0 < curve[1] < 1
+    # the run's front is on validation accuracy: the true test front need not be all of it
+    found = run_front(record, space)
+    assert curve[2] == pytest.approx(space.ratio(found)) and curve[2] <= 1.0 + 1e-12

@@ -2,11 +2,14 @@
 
     python -m benchmarks.harness.run --agents random rea reinforce --protocols nb201 --runs 500 \\
         --out results/nb201.jsonl [--store PATH] [--workers 2] [--budgets 6000 12000]
+    python -m benchmarks.harness.run --agents mo_random nsga2 --objectives valid_accuracy latency_ms/pixel3 ...
 
 Each run is one search (a fresh search run of the env seeded with ``seed0 + run``, the same seeds for
 every agent); the agent reports its best architecture by validation accuracy, and only then does the
 harness look up that architecture's 200-epoch test accuracy on the three datasets. Rerunning the same
-command skips finished runs, so an interrupted sweep resumes where it stopped.
+command skips finished runs, so an interrupted sweep resumes where it stopped. Multi-objective agents
+(``MULTI_OBJECTIVE = True``) search with ``--objectives``, which are named in the protocol
+(``nb201+latency_ms/pixel3``) and in each record.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class Task:
     protocol: SearchProtocol
     run: int
     seed: int
+    objectives: tuple[str, ...] | None = None  # for multi-objective agents
 
 
 def protocol_variants(names: list[str], budgets: list[float] | None) -> list[SearchProtocol]:
@@ -66,7 +70,7 @@ def _init_worker(store: str) -> None:
     _ENVS.clear()
 
 
-def _env_for(module: Any, protocol: SearchProtocol) -> gym.Env:
+def _env_for(module: Any, protocol: SearchProtocol, objectives: tuple[str, ...] | None = None) -> gym.Env:
     key = (module.__name__, protocol.name)
     env = _ENVS.get(key)
     if env is None:
@@ -81,6 +85,8 @@ def _env_for(module: Any, protocol: SearchProtocol) -> gym.Env:
         if getattr(module, "USES_FIDELITIES", False):  # multi-fidelity agents choose among the stored epochs
             schedule = protocol.schedule or _BENCH.search_schedule(protocol.dataset)
             kwargs["fidelities"] = _BENCH._cost_views(protocol.dataset, schedule)[0].epochs
+        if getattr(module, "MULTI_OBJECTIVE", False) and objectives:
+            kwargs["objectives"] = objectives
         env = _ENVS[key] = gym.make(module.ENV_ID, **kwargs)
     return env
 
@@ -100,13 +106,15 @@ def run_task(task: Task) -> dict[str, Any]:
     """Perform one search run and return its results record (test accuracy added after the search)."""
     spec = get_agent(task.agent)
     module = spec.load()
-    env = _env_for(module, task.protocol)
+    env = _env_for(module, task.protocol, task.objectives)
     start = time.perf_counter()
     result = module.search(env, module.Args(**spec.args), task.seed)
     wall = time.perf_counter() - start
     p = task.protocol
     assert _BENCH is not None
+    objectives = getattr(env.unwrapped, "objectives", None)
     return {
+        **({"objectives": list(objectives)} if objectives else {}),
         "agent": task.agent,
         "protocol": p.name,
         "dataset": p.dataset,
@@ -143,13 +151,27 @@ def sweep(
     workers: int = 0,
     seed0: int = 0,
     progress: bool = True,
+    objectives: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every (agent, protocol, run) not yet in ``out``; return all records of the file."""
+    """Run every (agent, protocol, run) not yet in ``out``; return all records of the file.
+
+    With ``objectives``, multi-objective agents search them, and each protocol is renamed
+    ``<protocol>+<cost>+...`` so that sweeps over different objectives never mix in one file.
+    """
     for name in agents:
         get_agent(name)
+    goals = tuple(objectives) if objectives else None
+    if goals:
+        from nb201_env.multi_objective import check_objectives
+
+        bench = Benchmark.open(store)
+        for p in protocols:
+            check_objectives(bench, p.dataset, goals)  # fail before any worker starts, naming the valid ones
+        costs = "+".join(o for o in goals if o != "valid_accuracy")
+        protocols = [replace(p, name=f"{p.name}+{costs}") for p in protocols]
     wanted = [(a, p.name, r) for p in protocols for a in agents for r in range(runs)]
     by_name = {p.name: p for p in protocols}
-    pending = [Task(a, by_name[p], r, seed0 + r) for a, p, r in iter_pending(wanted, read_results(out))]
+    pending = [Task(a, by_name[p], r, seed0 + r, goals) for a, p, r in iter_pending(wanted, read_results(out))]
     workers = workers or os.cpu_count() or 1
     if pending:
         log.info(
@@ -185,6 +207,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--store", help="benchmark store (default: $NB201_DATA, the cache dir, then the bundled one)")
     parser.add_argument("--out", type=Path, default=Path("results/search.jsonl"))
     parser.add_argument("--report", type=Path, help="also write the table and plots into this folder")
+    parser.add_argument(
+        "--objectives",
+        nargs="+",
+        help="objectives of the multi-objective agents, e.g. valid_accuracy latency_ms/pixel3 (see nb201 info)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("nb201_env").setLevel(logging.WARNING)  # per-run library messages would drown the bar
@@ -198,6 +225,7 @@ def main(argv: list[str] | None = None) -> None:
         store,
         args.workers,
         args.seed0,
+        objectives=args.objectives,
     )
     log.info("%d records in %s (%.1f s)", len(records), args.out, time.perf_counter() - start)
     if args.report:
