@@ -11,7 +11,6 @@ readable without loading any array).
 
 from __future__ import annotations
 
-import bz2
 import logging
 import os
 import pickle
@@ -24,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nb201_env.importers.errors import CorruptSourceError, SourceFormatError
+from nb201_env.importers.errors import CorruptSourceError, SourceFormatError, UnsafePickleError
 from nb201_env.importers.official import (
     NATS_SOURCE,
     TIME_AXES,
@@ -34,8 +33,8 @@ from nb201_env.importers.official import (
     check_meta_archs,
 )
 from nb201_env.importers.pickle_stream import Arch2InfosStream
-from nb201_env.importers.readahead import ReadAhead, bz2_chunks
-from nb201_env.importers.safe_unpickle import UnsafePickleError, safe_loads
+from nb201_env.importers.readahead import ReadAhead, bz2_chunks, bz2_decompress
+from nb201_env.importers.safe_unpickle import safe_loads
 from nb201_env.names import check_choice
 from nb201_env.space import NUM_ARCHS
 from nb201_env.store.writer import StoreWriter
@@ -48,6 +47,10 @@ META_FILE = "meta.pickle.pbz2"
 SOURCE_ID = "nats-tss"
 _ARCH_FILE = re.compile(r"^(\d+)\.pickle\.pbz2$")
 _LOOKAHEAD = 4  # per-arch files decompressed ahead of the parser: bounded memory, both cores busy
+MAX_FILE_BYTES = 16 << 20
+"""Largest per-arch or meta file accepted, compressed and decompressed (the official ones: 85 KB / 1.4 MB)."""
+MAX_SINGLE_FILE_BYTES = 16 << 30
+"""Largest decompressed size of the single-file layout (every official arch entry takes about 330 KB: ~5 GB)."""
 
 
 def load_member(name: str, blob: bytes) -> Any:
@@ -57,7 +60,7 @@ def load_member(name: str, blob: bytes) -> Any:
 
 def _decompress(name: str, blob: bytes) -> bytes:
     try:
-        return bz2.decompress(blob)
+        return bz2_decompress(blob, MAX_FILE_BYTES, name)
     except (OSError, ValueError, EOFError) as exc:
         raise CorruptSourceError(f"{name}: not a complete bz2 file ({exc}); the file is truncated or damaged") from None
 
@@ -97,7 +100,12 @@ def _members(source: Path) -> tuple[dict[int, str], str | None, Callable[[str], 
     """Return ``(arch files, meta file, read(name) -> bytes, close)`` for a directory or a tar."""
     if source.is_dir():
         archs, meta = _classify(sorted(p.name for p in source.iterdir() if p.is_file()), str(source))
-        return archs, meta, lambda name: (source / name).read_bytes(), lambda: None
+
+        def read_file(name: str) -> bytes:
+            _check_size(name, (source / name).stat().st_size)
+            return (source / name).read_bytes()
+
+        return archs, meta, read_file, lambda: None
     try:
         tar = tarfile.open(source, "r:*")  # noqa: SIM115 - closed by the returned close()
         members = {m.name: m for m in tar.getmembers() if m.isfile()}
@@ -105,6 +113,7 @@ def _members(source: Path) -> tuple[dict[int, str], str | None, Callable[[str], 
         raise CorruptSourceError(f"{source}: cannot read the tar archive ({exc})") from None
 
     def read(name: str) -> bytes:
+        _check_size(name, members[name].size)
         try:
             return tar.extractfile(members[name]).read()  # type: ignore[union-attr]
         except (tarfile.TarError, OSError, EOFError) as exc:
@@ -112,6 +121,14 @@ def _members(source: Path) -> tuple[dict[int, str], str | None, Callable[[str], 
 
     archs, meta = _classify(sorted(members), str(source))
     return archs, meta, read, tar.close
+
+
+def _check_size(name: str, size: int) -> None:
+    if size > MAX_FILE_BYTES:
+        raise UnsafePickleError(
+            f"{name}: refusing a {size:,}-byte file; official per-arch and meta files are under "
+            f"{MAX_FILE_BYTES:,} bytes"
+        )
 
 
 @dataclass
@@ -171,7 +188,7 @@ def _ready(index: int, name: str, future: Future[bytes]) -> tuple[int, str, Any]
 def _convert_single(records: OfficialRecords, source: Path, progress: Progress | None) -> None:
     where = source.name
     try:
-        with ReadAhead(bz2_chunks(source)) as reader:
+        with ReadAhead(bz2_chunks(source, limit=MAX_SINGLE_FILE_BYTES)) as reader:
             stream = Arch2InfosStream(reader, name=where)
             done = 0
             for index, value in stream:
