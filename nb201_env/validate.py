@@ -120,14 +120,15 @@ def _same(value: object, option: object) -> bool:
 
 def check_schedule(value: object, context: str = "") -> int:
     """Return ``value`` if it is a schedule length in epochs (official: 12 or 200), else raise naming it."""
-    if not is_int(value) or not 1 <= int(value) <= _MAX_SCHEDULE:  # type: ignore[call-overload]
-        where = f" {context}" if context else ""
-        error = ValueError if is_int(value) else ArgumentTypeError
-        raise error(
-            f"unknown schedule {_shown(value)}{where}; a schedule is an int number of epochs (the official ones "
-            f"are {SCHEDULES[0]} and {SCHEDULES[1]}; a proxy table may hold its own)"
-        )
-    return int(value)  # type: ignore[call-overload]
+    if is_int(value) and 1 <= int(value) <= _MAX_SCHEDULE:  # type: ignore[call-overload]
+        return int(value)  # type: ignore[call-overload]
+    where = f" {context}" if context else ""
+    kind = "" if is_int(value) else f" (got {type(value).__name__})"
+    error = ValueError if is_int(value) else ArgumentTypeError
+    raise error(
+        f"unknown schedule {value!r}{where}; a schedule is a number of epochs, an int{kind} (the official ones are "
+        f"{SCHEDULES[0]} and {SCHEDULES[1]}; a proxy table may hold its own)"
+    )
 
 
 def check_epoch(value: object, schedule: int | None = None, name: str = "epoch") -> Any:
