@@ -37,7 +37,9 @@ from nb201_env.importers.readahead import ReadAhead, bz2_chunks, bz2_decompress
 from nb201_env.importers.safe_unpickle import safe_loads
 from nb201_env.names import check_choice
 from nb201_env.space import NUM_ARCHS
+from nb201_env.store.destination import check_destination
 from nb201_env.store.writer import StoreWriter
+from nb201_env.validate import check_path
 
 log = logging.getLogger(__name__)
 
@@ -209,8 +211,13 @@ def _convert_single(records: OfficialRecords, source: Path, progress: Progress |
 def _kind(source: Path) -> str:
     if source.is_dir():
         return "directory"
-    if not source.is_file():
+    if not source.exists():
         raise FileNotFoundError(f"NATS source {source} does not exist")
+    if not source.is_file():
+        raise SourceFormatError(
+            f"{source} is not a regular file or folder (a device or pipe); give the NATS-tss-v1_0-3ffb9-simple "
+            "folder, its .tar, or NATS-tss-v1_0-3ffb9.pickle.pbz2"
+        )
     with open(source, "rb") as fh:
         head = fh.read(3)
     if head == b"BZh" and source.name.endswith(".pickle.pbz2"):
@@ -231,14 +238,14 @@ def convert_nats(
     progress: Progress | None = None,
 ) -> Path:
     """Convert a NATS-Bench tss source (directory, tar or single file) into a store at ``out``; return its path."""
-    src = Path(source)
+    src = Path(check_path("source", source)).expanduser()
     check_choice("time_axes", time_axes, TIME_AXES)
     kind = _kind(src)
+    check_destination(out, overwrite=overwrite, protect=(src,))
     files = None if kind == "single file" else _open_files(src)  # layout errors surface before any writing
     try:
-        with StoreWriter(
-            out, "nats-tss", f"NATS-Bench topology (tss) results converted from {src.name}", overwrite=overwrite
-        ) as writer:
+        description = f"NATS-Bench topology (tss) results converted from {src.name}"
+        with StoreWriter(out, "nats-tss", description, overwrite=overwrite, protect=(src,)) as writer:
             writer.add_source(SOURCE_ID, NATS_SOURCE)
             records = OfficialRecords(writer, SOURCE_ID, time_axes=time_axes)
             if files is None:

@@ -17,8 +17,10 @@ from nb201_env import costs
 from nb201_env.importers.csv_tables import CsvColumn, import_csv, read_columns
 from nb201_env.names import DATASETS
 from nb201_env.space import NUM_ARCHS
+from nb201_env.store.destination import check_destination
 from nb201_env.store.schema import RecordKey, SeedAxis, Source, StatKey
 from nb201_env.store.writer import StoreWriter
+from nb201_env.validate import check_path
 
 HP12 = "nb201_hp12_final_accuracy.csv"
 HP200 = "nb201_hp200_final_test_accuracy_mean.csv"
@@ -167,7 +169,11 @@ def _stats(writer: StoreWriter, folder: Path) -> None:
 
 def build_shared_store(folder: str | os.PathLike[str], out: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
     """Convert the CSV tables in ``folder`` (``shared/nb201``) into a store at ``out``; return its path."""
-    folder = Path(folder)
+    folder = Path(check_path("source folder", folder)).expanduser()
+    check_destination(out, overwrite=overwrite, protect=(folder,))  # before reading 17 MB of tables
+    if not folder.is_dir():
+        what = "does not exist" if not folder.exists() else "is not a folder"
+        raise FileNotFoundError(f"{folder} {what}: point at the shared/nb201 folder of CSV tables")
     missing = [f for f in (HP12, HP200, RUNS, TIMES, LATENCY) if not (folder / f).is_file()]
     if missing:
         raise FileNotFoundError(f"{folder} lacks {', '.join(missing)}: point at the shared/nb201 folder")
@@ -176,7 +182,7 @@ def build_shared_store(folder: str | os.PathLike[str], out: str | os.PathLike[st
         "schedule), seed-mean 200-epoch test accuracies, recorded runs of archs 0..999, per-epoch times "
         "(fitted estimates beyond the 1,000 recorded archs), device latencies, exact params and FLOPs."
     )
-    with StoreWriter(out, "nb201-public-figures", description, overwrite=overwrite) as writer:
+    with StoreWriter(out, "nb201-public-figures", description, overwrite=overwrite, protect=(folder,)) as writer:
         for source_id, source in SOURCES.items():
             writer.add_source(source_id, source)
         _accuracy_columns(writer, folder)
