@@ -20,6 +20,8 @@ from typing import Final
 
 import numpy as np
 
+from nb201_env.validate import check_ops
+
 OPS: Final[tuple[str, ...]] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 """The five candidate ops, in the official order (op id = position)."""
 
@@ -72,16 +74,7 @@ def _format_arch_str(ops: tuple[int, ...]) -> str:
 
 
 def _check_ops(ops: object) -> tuple[int, ...]:
-    try:
-        values = tuple(int(o) for o in ops)  # type: ignore[attr-defined]
-    except (TypeError, ValueError):
-        raise TypeError(f"ops must be a sequence of {NUM_EDGES} op ids in 0..{NUM_OPS - 1}, got {ops!r}") from None
-    if len(values) != NUM_EDGES or any(not 0 <= o < NUM_OPS for o in values):
-        raise ValueError(
-            f"ops must be {NUM_EDGES} op ids in 0..{NUM_OPS - 1} "
-            f"({', '.join(f'{i}={n}' for i, n in enumerate(OPS))}), got {ops!r}"
-        )
-    return values
+    return check_ops(ops, NUM_EDGES, NUM_OPS)  # ints only: 3.9 is refused, never truncated to 3
 
 
 class Arch:

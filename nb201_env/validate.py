@@ -45,13 +45,13 @@ def check_int(
     """Return ``value`` as an ``int`` (or ``None`` when allowed) if it is an integer in ``low..high``."""
     if value is None and allow_none:
         return None
-    span = _span(low, high)
+    what = {(1, None): "a positive int", (0, None): "a non-negative int"}.get((low, high), f"an int{_span(low, high)}")
     if not is_int(value):
         none = " or None" if allow_none else ""
-        raise ArgumentTypeError(f"{name} must be an int{span}{none}, got {_shown(value)}")
+        raise ArgumentTypeError(f"{name} must be {what}{none}, got {_shown(value)}")
     number = int(value)  # type: ignore[call-overload]
     if (low is not None and number < low) or (high is not None and number > high):
-        raise ValueError(f"{name} must be an int{span}, got {number}")
+        raise ValueError(f"{name} must be {what}, got {number}")
     return number
 
 
