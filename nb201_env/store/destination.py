@@ -77,11 +77,11 @@ def check_destination(
                 f"refusing to overwrite {out}: {why}. --overwrite only replaces a store written by nb201_env; "
                 "choose another output path or move the existing one away yourself"
             )
-    _check_writable(out.parent)
+    check_writable_folder(out.parent)
     return out
 
 
-def _check_writable(folder: Path) -> None:
+def check_writable_folder(folder: Path) -> None:
     """Raise unless ``folder`` (or the nearest existing folder above it, where it will be created) is writable."""
     existing = folder
     while not existing.exists():
