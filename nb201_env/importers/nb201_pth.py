@@ -82,8 +82,8 @@ def _check_storage_keys(stream: Arch2InfosStream, fh: IO[bytes], where: str) -> 
     tail = stream.leftover + fh.read(1 << 16)
     try:
         keys = safe_loads(tail)
-    except UnsafePickleError:
-        raise
+    except UnsafePickleError as exc:
+        raise UnsafePickleError(f"{where} (storage keys): {exc}") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
         raise CorruptSourceError(
             f"{where}: cannot read the storage keys after the main object ({exc}); the file is truncated"
