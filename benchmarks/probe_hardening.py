@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import crafted_pickles, crafted_stores
+from benchmarks import crafted_pickles
 
 FAMILIES = ("pickles", "bombs", "manifests", "outputs")
 _CLI = [sys.executable, "-m", "nb201_env.cli"]
@@ -56,6 +56,8 @@ class Case:
 
 
 def _answers_digest(path: str) -> str:
+    from benchmarks import crafted_stores
+
     data = json.dumps(crafted_stores.answers(path), sort_keys=True).encode()
     return hashlib.sha256(data).hexdigest()
 
@@ -85,6 +87,8 @@ def bomb_cases(root: Path) -> list[Case]:
 
 def manifest_cases(root: Path) -> list[Case]:
     """Every edit of :mod:`benchmarks.crafted_stores`, read back through the public API."""
+    from benchmarks import crafted_stores
+
     base = crafted_stores.base_store(root / "base.store")
     digest = _answers_digest(str(base))
     cases = []

@@ -20,7 +20,7 @@ from typing import Final
 
 import numpy as np
 
-from nb201_env.validate import check_ops
+from nb201_env.validate import ArgumentTypeError, check_ops
 
 OPS: Final[tuple[str, ...]] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 """The five candidate ops, in the official order (op id = position)."""
@@ -218,4 +218,7 @@ def index_of(arch: int | str | Arch | tuple[int, ...] | list[int]) -> int:
         return found if found is not None else Arch.from_str(arch).index  # from_str raises the precise error
     if isinstance(arch, (tuple, list, np.ndarray)):
         return Arch.from_ops(arch).index
-    raise TypeError(f"cannot interpret {arch!r} as an NB201 architecture: pass an index, a string, an Arch or op ids")
+    raise ArgumentTypeError(
+        f"cannot interpret {arch!r} ({type(arch).__name__}) as an NB201 architecture: pass an int index in "
+        f"0..{NUM_ARCHS - 1}, an official arch string, an Arch or six op ids"
+    )

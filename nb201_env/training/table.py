@@ -29,6 +29,7 @@ from nb201_env.store.schema import RecordKey, SeedAxis, Source, StatKey
 from nb201_env.store.writer import StoreWriter
 from nb201_env.training.recipe import Recipe
 from nb201_env.training.runtime import Runtime
+from nb201_env.validate import check_real
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,7 @@ class TableConfig:
         check_choice("table dataset", self.dataset, tuple(TABLE_DATASETS))
         if not isinstance(self.workers, int) or self.workers < 1:
             raise ValueError(f"workers must be an int >= 1, got {self.workers!r}")
-        if not self.time_scale > 0:
-            raise ValueError(f"time_scale must be positive, got {self.time_scale!r}")
+        check_real("time_scale", self.time_scale, positive=True)
         if self.limit is not None and not (isinstance(self.limit, int) and self.limit >= 1):
             raise ValueError(f"limit must be a positive int or None, got {self.limit!r}")
 
