@@ -192,9 +192,12 @@ def output_cases(root: Path) -> list[Case]:
     ]
 
 
+_PACKAGE_ROOT = [str(Path(__file__).resolve().parents[1])]
+
+
 def run_case(case: Case) -> tuple[str, str]:
     """Run one case in a subprocess; return (outcome, detail)."""
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), **case.env}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(_PACKAGE_ROOT), **case.env}
     proc = subprocess.run(case.argv, capture_output=True, text=True, cwd=case.cwd, env=env, timeout=600)
     err = [line for line in proc.stderr.replace("\r", "\n").splitlines() if line.strip() and "/s]" not in line]
     if proc.returncode < 0:
@@ -231,8 +234,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
     parser.add_argument("--jobs", type=int, default=2, help="cases run at once")
     parser.add_argument("--verbose", action="store_true", help="print every case")
+    parser.add_argument("--against", type=Path, help="run the cases with the nb201_env of another checkout")
     parser.add_argument("--answers", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.against:
+        _PACKAGE_ROOT.insert(0, str(args.against.resolve()))
     if args.answers:
         sys.exit(answers_main(args.answers))
     builders = {"pickles": pickle_cases, "bombs": bomb_cases, "manifests": manifest_cases, "outputs": output_cases}

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from nb201_env.benchmark import Benchmark
 from nb201_env.clock import BUDGET_RULES, SimulatedClock
@@ -81,7 +84,7 @@ class EnvConfig:
         SimulatedClock(self.budget, self.budget_rule)  # validates the budget
         TabularConfig(self.dataset, self.schedule, self.epoch, self.seed_policy, self.seed)  # validates the rest
         if self.fidelities is not None:
-            if not isinstance(self.fidelities, (tuple, list)):
+            if isinstance(self.fidelities, (str, bytes)) or not isinstance(self.fidelities, (Sequence, np.ndarray)):
                 raise ArgumentTypeError(
                     f"fidelities must be a tuple of 0-based epochs or None, got {self.fidelities!r}"
                 )
