@@ -91,16 +91,13 @@ class StoreWriter:
         """Register where a group of figures came from."""
         self._sources[source_id] = source
 
-    def _new_array(self, stem: str, shape: tuple[int, ...], dtype: str, fill: float | bool) -> np.memmap:
+    def _new_array(self, stem: str, shape: tuple[int, ...], dtype: str, fill: float | bool) -> tuple[Path, np.memmap]:
+        # keyed by the path made here: np.memmap.filename is absolute, and this one is too only by convention
         path = self._scratch / f"{stem}-{len(self._arrays)}.npy"
         array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
         array[...] = fill
         self._arrays[path] = array
-        return array
-
-    def _path_of(self, array: np.memmap) -> Path:
-        """Return the scratch path an array was created at (the key of ``_arrays``)."""
-        return next(path for path, held in self._arrays.items() if held is array)
+        return path, array
 
     def add_record(self, key: RecordKey, seeds: SeedAxis, epochs: Sequence[int] | None, source: str) -> np.memmap:
         """Create the float64 ``(15625, seeds, epochs)`` array of a record, filled with NaN, and return it."""
@@ -113,16 +110,16 @@ class StoreWriter:
                     f"epochs of {key.name} must be distinct, ascending and within 0..{key.schedule - 1}, got {epochs}"
                 )
         shape = (NUM_ARCHS, seeds.size, 1 if epochs is None else len(epochs))
-        array = self._new_array("record", shape, "float64", np.nan)
-        self._records[key] = (seeds, epochs, source, self._path_of(array))
+        path, array = self._new_array("record", shape, "float64", np.nan)
+        self._records[key] = (seeds, epochs, source, path)
         return array
 
     def add_stat(self, key: StatKey, source: str, unit: str) -> np.memmap:
         """Create the float64 per-architecture array of a stat, filled with NaN, and return it."""
         if key in self._stats:
             raise StoreError(f"stat {key.name} was already added")
-        array = self._new_array("stat", (NUM_ARCHS,), "float64", np.nan)
-        self._stats[key] = (source, unit, self._path_of(array))
+        path, array = self._new_array("stat", (NUM_ARCHS,), "float64", np.nan)
+        self._stats[key] = (source, unit, path)
         return array
 
     def set_estimate_mask(self, key: RecordKey, mask: np.ndarray) -> None:
@@ -132,9 +129,9 @@ class StoreWriter:
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != (NUM_ARCHS,):
             raise ValueError(f"estimate mask must have shape ({NUM_ARCHS},), got {mask.shape}")
-        array = self._new_array("mask", (NUM_ARCHS,), "bool", False)
+        path, array = self._new_array("mask", (NUM_ARCHS,), "bool", False)
         array[:] = mask
-        self._masks[key] = self._path_of(array)
+        self._masks[key] = path
 
     def _finalize(self, path: Path, by_hash: dict[str, ArrayFile]) -> ArrayFile:
         array = self._arrays[path]
