@@ -127,3 +127,15 @@ def test_every_shipped_store_opens_and_verifies(path: Path) -> None:
 
 def test_at_least_one_store_is_shipped() -> None:
     assert SHIPPED, "no store under nb201_env/data"
+
+
+def test_info_says_which_verify_mode_is_in_use_and_what_it_catches(capsys) -> None:
+    from nb201_env.cli import main
+
+    store = str(SHIPPED[0])
+    assert main(["info", "--store", store]) == 0
+    text = capsys.readouterr().out
+    assert "verify mode 'lazy' (the default)" in text and "a flipped byte inside an array is caught" in text
+    assert main(["info", "--store", store, "--json"]) == 0
+    verify = json.loads(capsys.readouterr().out)["verify"]
+    assert verify["mode"] == verify["default"] == "lazy" and "SHA-256" in verify["catches"]

@@ -24,12 +24,12 @@ Verify = Literal["lazy", "full", "size"]
 VERIFY_MODES = ("lazy", "full", "size")
 DEFAULT_VERIFY: Verify = "lazy"
 VERIFY_CATCHES = {
-    "lazy": "on open the manifest's seal, keys, file names and every file's size; each array's .npy header and "
-    "SHA-256 the first time the array is read, so a flipped byte inside an array is caught before any of its "
-    "values is used",
-    "full": "everything 'lazy' checks, with every file's header and SHA-256 checked on open",
-    "size": "the manifest's seal, keys, file names and sizes on open and each header when read, but no checksums: "
-    "a flipped byte inside an array goes unnoticed (for trusted, read-only media)",
+    "lazy": "checks the manifest's seal, keys, file names and every file's size on open, and each array's .npy "
+    "header and SHA-256 the first time the array is read, so a flipped byte inside an array is caught before any "
+    "of its values is used",
+    "full": "checks everything 'lazy' does, with every file's header and SHA-256 checked on open",
+    "size": "checks the manifest's seal, keys, file names and sizes on open and each header when read, but no "
+    "checksums: a flipped byte inside an array goes unnoticed (for trusted, read-only media)",
 }
 """What each verify mode catches (shown by ``nb201 info``)."""
 
