@@ -224,7 +224,7 @@ def answers_main(store: str) -> int:
     try:
         print(_answers_digest(store))
     except (StoreError, ValueError, LookupError, OSError) as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
 

@@ -51,27 +51,25 @@ def check_seal(doc: dict[str, Any], where: str) -> None:
         )
 
 
-def check_array(entry: ArrayFile, shape: tuple[int, ...], dtype: str, what: str, where: str) -> None:
+def check_array(entry: ArrayFile, shape: tuple[int, ...], dtype: str, what: str) -> None:
     """Check one file entry: a plain name derived from its checksum, and the shape and dtype of ``what``."""
     if not _FILE_NAME.fullmatch(entry.file) or not _SHA256.fullmatch(entry.sha256):
         raise ManifestError(
-            f"{where}: {what} names file {entry.file!r} with sha256 {entry.sha256!r:.20}; files must be plain names "
+            f"{what} names file {entry.file!r} with sha256 {entry.sha256!r:.20}; files must be plain names "
             "inside the store directory of the form <first 20 hex digits of the sha256>.npy"
         )
     if entry.file != f"{entry.sha256[:20]}.npy":
-        raise ManifestError(f"{where}: {what} names file {entry.file} but its checksum is {entry.sha256[:20]}...")
+        raise ManifestError(f"{what} names file {entry.file} but its checksum is {entry.sha256[:20]}...")
     if entry.shape != shape or entry.dtype != dtype:
-        raise ManifestError(
-            f"{where}: {what} declares an array of {entry.dtype}{entry.shape}; its axes need {dtype}{shape}"
-        )
+        raise ManifestError(f"{what} declares an array of {entry.dtype}{entry.shape}; its axes need {dtype}{shape}")
     data = _ITEMSIZE[dtype]
     for n in shape:
         data *= n
     if entry.nbytes < data:
-        raise ManifestError(f"{where}: {what} says its file has {entry.nbytes} bytes, less than its {data} of data")
+        raise ManifestError(f"{what} says its file has {entry.nbytes} bytes, less than its {data} of data")
 
 
-def check_record(info: RecordInfo, where: str) -> None:
+def check_record(info: RecordInfo) -> None:
     """Check a record's epochs and that its arrays have the shape its seeds and epochs give."""
     name = info.key.name
     epochs = info.epochs
@@ -79,15 +77,15 @@ def check_record(info: RecordInfo, where: str) -> None:
         not epochs or list(epochs) != sorted(set(epochs)) or epochs[0] < 0 or epochs[-1] >= info.key.schedule
     ):
         raise ManifestError(
-            f"{where}: record {name} lists epochs {list(epochs)}; they must be distinct, ascending and within "
+            f"record {name} lists epochs {list(epochs)}; they must be distinct, ascending and within "
             f"0..{info.key.schedule - 1}"
         )
     shape = (NUM_ARCHS, info.seeds.size, 1 if epochs is None else len(epochs))
-    check_array(info.array, shape, "<f8", f"record {name}", where)
+    check_array(info.array, shape, "<f8", f"record {name}")
     if info.estimate_mask is not None:
-        check_array(info.estimate_mask, (NUM_ARCHS,), "|b1", f"the estimate mask of {name}", where)
+        check_array(info.estimate_mask, (NUM_ARCHS,), "|b1", f"the estimate mask of {name}")
 
 
-def check_stat(info: StatInfo, where: str) -> None:
+def check_stat(info: StatInfo) -> None:
     """Check that a stat's array holds one float64 per architecture."""
-    check_array(info.array, (NUM_ARCHS,), "<f8", f"stat {info.key.name}", where)
+    check_array(info.array, (NUM_ARCHS,), "<f8", f"stat {info.key.name}")

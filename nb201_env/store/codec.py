@@ -230,14 +230,14 @@ def _manifest(doc: dict[str, Any], where: str) -> Manifest:
             array=_array_from_json(r["array"]),
             estimate_mask=None if mask is None else _array_from_json(mask),
         )
-        check_record(records[key], where)
+        check_record(records[key])
     stats: dict[StatKey, StatInfo] = {}
     for s in _field(doc, "stats", list):
         skey = StatKey(_field(s, "stat", str), _field(s, "scope", str))
         if skey in stats:
             raise ManifestError(f"stat {skey.name} appears twice; each stat must be listed once")
         stats[skey] = StatInfo(skey, _field(s, "source", str), _field(s, "unit", str), _array_from_json(s["array"]))
-        check_stat(stats[skey], where)
+        check_stat(stats[skey])
     for info in [*records.values(), *stats.values()]:
         if info.source not in sources:
             raise StoreError(f"{where}: {info.key.name} names unknown source {info.source!r}")
