@@ -198,7 +198,8 @@ _PACKAGE_ROOT = [str(Path(__file__).resolve().parents[1])]
 def run_case(case: Case) -> tuple[str, str]:
     """Run one case in a subprocess; return (outcome, detail)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(_PACKAGE_ROOT), **case.env}
-    proc = subprocess.run(case.argv, capture_output=True, text=True, cwd=case.cwd, env=env, timeout=600)
+    cwd = case.cwd or Path(tempfile.gettempdir())  # not this checkout: `python -m` puts the cwd first on the path
+    proc = subprocess.run(case.argv, capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
     err = [line for line in proc.stderr.replace("\r", "\n").splitlines() if line.strip() and "/s]" not in line]
     if proc.returncode < 0:
         return "crashed", f"signal {-proc.returncode}"
