@@ -20,7 +20,7 @@ import numpy as np
 
 from nb201_env.benchmark import Benchmark
 from nb201_env.store import RecordKey, SeedAxis, Source, StatKey, StoreWriter
-from nb201_env.store.checks import SEAL, canonical_sha256
+from nb201_env.store.checks import SEAL, sealed_text
 from nb201_env.store.schema import MANIFEST
 
 ACC = RecordKey("cifar10-valid", "x-valid", "accuracy", 12)
@@ -80,9 +80,7 @@ def _doc(path: Path) -> dict[str, Any]:
 
 
 def _save(path: Path, doc: dict[str, Any], reseal: bool = False) -> None:
-    if reseal:
-        doc[SEAL] = canonical_sha256(doc)
-    (path / MANIFEST).write_text(json.dumps(doc, indent=1))
+    (path / MANIFEST).write_text(sealed_text(doc) if reseal else json.dumps(doc, indent=1))
 
 
 def _record(doc: dict[str, Any], key: RecordKey) -> dict[str, Any]:

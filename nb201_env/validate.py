@@ -100,10 +100,14 @@ def check_path(name: str, value: object, *, allow_none: bool = False) -> Any:
 
 def check_choice(kind: str, value: T, choices: Iterable[T], context: str = "") -> T:
     """Return ``value`` if it is one of ``choices`` (same type: ``True`` is not ``1``), else raise naming both."""
-    options = tuple(choices)
-    for option in options:
-        if _same(value, option):
-            return option
+    options = choices if isinstance(choices, tuple) else tuple(choices)
+    if type(value) is str:  # names, the common case: compared in C
+        if value in options:
+            return value
+    else:
+        for option in options:
+            if _same(value, option):
+                return option
     where = f" {context}" if context else ""
     raise ValueError(f"unknown {kind} {value!r}{where}; valid {kind}s are: {', '.join(repr(c) for c in options)}")
 
@@ -182,7 +186,8 @@ def check_ops(ops: object, count: int = 6, num_ops: int = 5) -> tuple[int, ...]:
 
 def check_reset(seed: object, options: object) -> bool:
     """Check ``reset(seed=..., options=...)``; return whether a new search run was asked for."""
-    check_int("seed", seed, low=0, allow_none=True)
+    if seed is not None:
+        check_int("seed", seed, low=0)
     if options is None:
         return seed is not None
     if not isinstance(options, Mapping):

@@ -1,7 +1,7 @@
 """What a manifest must satisfy beyond its JSON shape: a seal over its own content, and consistent entries.
 
 An edited manifest must never make a store answer from the wrong bytes. The seal (``manifest_sha256``, the
-SHA-256 of the manifest's canonical JSON without the seal) catches every edit made by hand, such as a
+first member: the SHA-256 of the rest of the file as the writer wrote it) catches every edit made by hand, such as a
 changed schedule, epochs, seed labels or seed kind, or two records' files swapped. The structural checks
 hold even for a manifest whose seal was recomputed: record and stat keys are unique, every file is a plain
 name inside the store named after its checksum, and each array's declared shape and dtype are those of its
@@ -19,6 +19,7 @@ from nb201_env.space import NUM_ARCHS
 from nb201_env.store.schema import ArrayFile, RecordInfo, StatInfo
 
 SEAL: Final = "manifest_sha256"
+_PREFIX: Final = '{\n "' + SEAL + '": "'
 MAX_MANIFEST_BYTES: Final = 64 << 20
 """Largest manifest read (a store of every official record has a manifest of about 100 KB)."""
 
@@ -31,18 +32,25 @@ class ManifestError(ValueError):
     """A manifest entry is inconsistent (raised while parsing; reported as a corrupt store)."""
 
 
-def canonical_sha256(doc: dict[str, Any]) -> str:
-    """Return the SHA-256 of the canonical JSON of ``doc`` without its seal (sorted keys, no spaces, ASCII)."""
-    body = {k: v for k, v in doc.items() if k != SEAL}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode("ascii")).hexdigest()
+def sealed_text(doc: dict[str, Any]) -> str:
+    """Return the manifest file's text: ``doc`` (without a seal) as indented JSON, sealed on its first line.
+
+    The seal is the SHA-256 of exactly the text that follows it (with the opening brace): checking it costs
+    one hash of the file, and any edit of the file, even of white space, breaks it.
+    """
+    body = json.dumps({k: v for k, v in doc.items() if k != SEAL}, indent=1)
+    return _PREFIX + hashlib.sha256(body.encode("ascii")).hexdigest() + '",' + body[1:]
 
 
-def check_seal(doc: dict[str, Any], where: str) -> None:
-    """Raise :class:`ManifestError` unless the manifest's seal matches its content."""
-    seal = doc.get(SEAL)
-    if not isinstance(seal, str):
-        raise ManifestError(f"{where} has no {SEAL!r} seal; it was not written by nb201_env or has been edited")
-    actual = canonical_sha256(doc)
+def check_seal(text: str, where: str) -> None:
+    """Raise :class:`ManifestError` unless the manifest text carries a seal matching its content."""
+    seal = text[len(_PREFIX) : len(_PREFIX) + 64]
+    rest = text[len(_PREFIX) + 64 :]
+    if not text.startswith(_PREFIX) or not _SHA256.fullmatch(seal) or not rest.startswith('",'):
+        raise ManifestError(
+            f"{where} has no {SEAL!r} seal on its first line: it has been edited, or was not written by nb201_env"
+        )
+    actual = hashlib.sha256(("{" + rest[2:]).encode("utf-8")).hexdigest()
     if seal != actual:
         raise ManifestError(
             f"{where} has been edited after it was written: its content hashes to {actual[:12]}..., its seal says "

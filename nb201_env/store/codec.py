@@ -16,12 +16,11 @@ from typing import Any
 from nb201_env.space import NUM_ARCHS, all_ops
 from nb201_env.store.checks import (
     MAX_MANIFEST_BYTES,
-    SEAL,
     ManifestError,
-    canonical_sha256,
     check_record,
     check_seal,
     check_stat,
+    sealed_text,
 )
 from nb201_env.store.schema import (
     FORMAT_NAME,
@@ -97,7 +96,7 @@ def _array_from_json(d: Any) -> ArrayFile:
 
 
 def manifest_document(m: Manifest) -> dict[str, Any]:
-    """Return the JSON document of a manifest, sealed with the SHA-256 of its canonical form."""
+    """Return the JSON document of a manifest (without its seal)."""
     doc: dict[str, Any] = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -135,14 +134,12 @@ def manifest_document(m: Manifest) -> dict[str, Any]:
         ],
         "extra": m.extra,
     }
-    doc = json.loads(json.dumps(doc))  # the seal covers exactly what a reader will parse back
-    doc[SEAL] = canonical_sha256(doc)
     return doc
 
 
 def manifest_to_json(m: Manifest) -> str:
-    """Serialize a manifest to pretty, stable, sealed JSON."""
-    return json.dumps(manifest_document(m), indent=1)
+    """Serialize a manifest to pretty, stable JSON, sealed with the SHA-256 of its text."""
+    return sealed_text(manifest_document(m))
 
 
 def read_manifest_text(path: str | os.PathLike[str]) -> str:
@@ -175,8 +172,8 @@ def parse_manifest_json(text: str, where: str) -> dict[str, Any]:
 def manifest_from_json(text: str, where: str, *, upgrade: bool = False) -> Manifest:
     """Parse, unseal and validate a manifest; ``where`` names the file in error messages.
 
-    ``upgrade=True`` also reads the unsealed format 1 of older versions (to re-seal it after checking every
-    file); otherwise only the current, sealed format is accepted.
+    ``upgrade=True`` also reads the unsealed format 1 of older versions and skips the seal (to re-seal the
+    manifest after checking every file); otherwise only the current, sealed format is accepted.
     """
     doc = parse_manifest_json(text, where)
     version = doc.get("format_version")
@@ -191,9 +188,9 @@ def manifest_from_json(text: str, where: str, *, upgrade: bool = False) -> Manif
             f"{where} has store format version {version!r}; this nb201_env reads version {FORMAT_VERSION}. "
             "Convert the source files again with this version (`nb201 convert ...`)."
         )
-    if version == FORMAT_VERSION:
+    if version == FORMAT_VERSION and not upgrade:
         try:
-            check_seal(doc, where)
+            check_seal(text, where)
         except ManifestError as exc:
             raise CorruptStoreError(str(exc)) from None
     try:

@@ -1,9 +1,10 @@
 """Re-seal a store written by nb201_env: check every file, then write the current, sealed manifest.
 
-Stores written before the manifest carried a seal (format 1) are refused on open; this upgrades one without
-touching its arrays. Only a store that passes every check is re-sealed: the structural rules of the current
-format, and every file's size, ``.npy`` header and SHA-256 against the manifest. What the seal cannot vouch
-for is the old manifest itself: re-seal only stores you built (or downloaded from a source you trust).
+Stores written before the manifest carried a seal (format 1), or sealed by an earlier draft of format 2, are
+refused on open; this upgrades one without touching its arrays. Only a store that passes every check is
+re-sealed: the structural rules of the current format, and every file's size, ``.npy`` header and SHA-256
+against the manifest. What the seal cannot vouch for is the old manifest itself: re-seal only stores you
+built (or downloaded from a source you trust).
 """
 
 from __future__ import annotations
