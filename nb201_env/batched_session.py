@@ -15,14 +15,14 @@ from nb201_env.config import EnvConfig
 from nb201_env.evaluators import Evaluator
 from nb201_env.rewards import Reward
 from nb201_env.space import NUM_ARCHS
+from nb201_env.validate import check_int
 
 
 class BatchedSession:
     """Account for one evaluation per run in ``n`` independent search runs."""
 
     def __init__(self, n: int, config: EnvConfig, evaluator: Evaluator, reward: Reward) -> None:
-        if not (isinstance(n, int) and n >= 1):
-            raise ValueError(f"num_envs must be a positive int, got {n!r}")
+        n = check_int("num_envs", n, low=1)
         self.n, self.config, self.evaluator, self.reward = n, config, evaluator, reward
         self.budget = math.inf if config.budget is None else float(config.budget)
         self.nb201_rule = config.budget_rule == "nb201"

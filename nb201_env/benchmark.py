@@ -20,6 +20,7 @@ from nb201_env.record_view import MEAN, MissingValueError, RecordView, SeedPolic
 from nb201_env.space import NUM_ARCHS, index_of
 from nb201_env.store.reader import Store, Verify
 from nb201_env.store.schema import RecordKey, StatKey
+from nb201_env.validate import check_epoch, check_path
 
 __all__ = ["Benchmark", "MissingValueError", "Validation"]
 
@@ -50,6 +51,7 @@ class Benchmark:
     @classmethod
     def open(cls, path: str | os.PathLike[str] | None = None, verify: Verify = "lazy") -> Benchmark:
         """Open the store at ``path``, else ``$NB201_DATA``, else the default cache directory."""
+        check_path("store path", path, allow_none=True)
         return cls(Store.open(find_store(path), verify=verify))
 
     @property
@@ -89,7 +91,8 @@ class Benchmark:
         ``epoch`` is 0-based as in the official files (``None`` = last epoch of the schedule); ``seed`` is
         ``"mean"``, a seed number, or a ``numpy.random.Generator`` to draw one seed.
         """
-        view = self._views.get((dataset, split, metric, schedule)) or self.view(dataset, split, metric, schedule)
+        key = (dataset, split, metric, schedule if type(schedule) is int else check_schedule(schedule))
+        view = self._views.get(key) or self.view(*key)
         index = arch if type(arch) is int and 0 <= arch < NUM_ARCHS else index_of(arch)  # type: ignore[arg-type]
         return view.value(index, epoch, seed)
 
@@ -145,6 +148,8 @@ class Benchmark:
         """
         if schedule is None:
             schedule = self.search_schedule(dataset)
+        elif type(schedule) is not int:
+            schedule = check_schedule(schedule)  # numpy ints pass; 12.0 and True do not
         acc = (self._costs.get((dataset, schedule)) or self._cost_views(dataset, schedule))[0]
         index = arch if type(arch) is int and 0 <= arch < NUM_ARCHS else index_of(arch)  # type: ignore[arg-type]
         accuracy = acc.value(index, epoch, seed)
@@ -168,8 +173,7 @@ class Benchmark:
         seed: SeedPolicy = MEAN,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Return (validation accuracy, cost in seconds) arrays for many architectures."""
-        if schedule is None:
-            schedule = self.search_schedule(dataset)
+        schedule = self.search_schedule(dataset) if schedule is None else check_schedule(schedule)
         idx = _indices(archs)
         accuracy = self._cost_views(dataset, schedule)[0].values(idx, epoch, seed)
         return accuracy, self.cost_table(dataset, schedule=schedule, epoch=epoch)[idx]
@@ -178,15 +182,12 @@ class Benchmark:
         self, dataset: str = "cifar10", *, schedule: int | None = None, epoch: int | None = None
     ) -> np.ndarray:
         """Return the simulated cost of every architecture (NaN where times are missing); cached, read-only."""
-        if schedule is None:
-            schedule = self.search_schedule(dataset)
-        e = schedule - 1 if epoch is None else epoch
+        schedule = self.search_schedule(dataset) if schedule is None else check_schedule(schedule)
+        e = schedule - 1 if epoch is None else check_epoch(epoch, schedule)
         key = (dataset, schedule, e)
         table = self._cost_tables.get(key)
         if table is None:
             _, train, evaluation = self._cost_views(dataset, schedule)
-            if isinstance(e, bool) or not isinstance(e, int) or not 0 <= e < schedule:
-                raise ValueError(f"epoch {epoch!r} is outside the {schedule}-epoch schedule (0..{schedule - 1})")
             every = np.arange(NUM_ARCHS)
             table = _cumulative(train, every, e) + evaluation.values(every, e, MEAN)
             table.flags.writeable = False
@@ -229,6 +230,8 @@ class Benchmark:
         A split held for only some architectures (e.g. x-test of a partial source) is passed over for one
         that covers them all, so that every run of a report is scored on the same split.
         """
+        if schedule is not None and type(schedule) is not int:
+            schedule = check_schedule(schedule, "for test accuracy")
         found = self._test_records.get((dataset, schedule))
         if found is None:
             found = self._test_records[(dataset, schedule)] = self._find_test_record(dataset, schedule)

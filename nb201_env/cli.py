@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import math
+import pickle
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -120,7 +121,6 @@ def _describe(bench: Any) -> dict[str, Any]:
         "description": m.description,
         "created": f"{m.created_utc} by {m.created_by}",
         "size_mb": round(store.size_bytes() / 1e6, 2),
-        "verify": "lazy: sizes checked on open, each file's SHA-256 before its first read (`nb201 verify`: all)",
         "limitations": list(m.extra.get("limitations", [])),
         "citations": list(m.extra.get("citations", [])),
         "sources": {
@@ -161,12 +161,18 @@ def _epochs(epochs: Sequence[int]) -> str:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    info = _describe(_open(args.store))
+    from nb201_env.store.reader import DEFAULT_VERIFY, VERIFY_CATCHES
+
+    bench = _open(args.store)
+    info = _describe(bench)
+    mode = bench.store.verify_mode
+    info["verify"] = {"mode": mode, "default": DEFAULT_VERIFY, "catches": VERIFY_CATCHES[mode]}
     if args.json:
         print(json.dumps(info, indent=1))
         return 0
     print(f"{info['name']}  ({info['size_mb']} MB at {info['path']})\n{info['description']}\ncreated {info['created']}")
-    print(f"verify mode: {info['verify']}")
+    default = " (the default)" if mode == DEFAULT_VERIFY else ""
+    print(f"verify mode {mode!r}{default}: {VERIFY_CATCHES[mode]}. `nb201 verify` checks every file now.")
     if info["limitations"]:
         print("\nlacks: " + "; ".join(info["limitations"]))
     print("\nsources:")
@@ -214,8 +220,12 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 def _cmd_query(args: argparse.Namespace) -> int:
     from nb201_env.isomorphism import class_of, representative_of
+    from nb201_env.names import DATASETS
     from nb201_env.space import Arch, index_of
+    from nb201_env.validate import check_choice
 
+    if args.dataset is not None:
+        check_choice("dataset", args.dataset, DATASETS)
     bench = _open(args.store)
     arch = Arch(index_of(int(args.arch) if args.arch.isdigit() else args.arch))
     values: dict[str, float | None] = {}
@@ -254,7 +264,18 @@ def _cmd_query(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     bench = _open(args.store, verify="size")
     bench.store.verify()
-    print(f"ok: every file of {bench.store.path} matches its SHA-256 ({bench.store.size_bytes() / 1e6:.1f} MB)")
+    print(
+        f"ok: the manifest of {bench.store.path} is sealed and consistent, and every file matches its size, "
+        f".npy header and SHA-256 ({bench.store.size_bytes() / 1e6:.1f} MB)"
+    )
+    return 0
+
+
+def _cmd_upgrade_store(args: argparse.Namespace) -> int:
+    from nb201_env.store.reseal import reseal_store
+
+    path = reseal_store(find_store(args.store))
+    print(f"re-sealed {path}: every file matched its checksum; the arrays are unchanged")
     return 0
 
 
@@ -337,6 +358,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="check every file of a store against its SHA-256")
     p.add_argument("--store", help=store_help)
     p.set_defaults(func=_cmd_verify)
+
+    p = sub.add_parser("upgrade-store", help="check and re-seal a store written by an older nb201_env (format 1)")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(func=_cmd_upgrade_store)
     return parser
 
 
@@ -346,8 +371,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return int(args.func(args))
-    except (OSError, ValueError, LookupError, RuntimeError, StoreError) as exc:  # one clear line, no traceback
+    except (OSError, ValueError, TypeError, LookupError, RuntimeError, StoreError, pickle.UnpicklingError) as exc:
+        # one clear line, no traceback: refused pickles, bad arguments, damaged stores, missing files
         print(f"nb201 {args.command}: error: {exc}", file=sys.stderr)
+        log.info("details (shown with -v):", exc_info=True)
         return 2
 
 

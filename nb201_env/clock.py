@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from nb201_env.names import check_choice
+from nb201_env.validate import check_real
 
 BudgetRule = Literal["nb201", "nats"]
 BUDGET_RULES = ("nb201", "nats")
@@ -37,8 +38,7 @@ class SimulatedClock:
 
     def __post_init__(self) -> None:
         check_choice("budget rule", self.rule, BUDGET_RULES)
-        if self.budget is not None and not (self.budget > 0 and math.isfinite(self.budget)):
-            raise ValueError(f"budget must be a positive number of seconds or None, got {self.budget!r}")
+        check_real("budget (simulated seconds)", self.budget, positive=True, allow_none=True)
 
     def charge(self, cost: float) -> bool:
         """Charge one evaluation; return whether it counts (was performed within the budget)."""

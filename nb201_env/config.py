@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from nb201_env.benchmark import Benchmark
 from nb201_env.clock import BUDGET_RULES, SimulatedClock
@@ -14,6 +17,7 @@ from nb201_env.names import SEARCH_DATASETS, check_choice, check_schedule
 from nb201_env.protocols import PROTOCOLS, get_protocol
 from nb201_env.rewards import AccuracyReward, Reward
 from nb201_env.session import SearchSession
+from nb201_env.validate import ArgumentTypeError, check_bool, check_epoch, check_int, check_path, check_real
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,10 @@ class EnvConfig:
     fidelities: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
+        for name in ("charge_repeats", "report_test", "action_mask"):
+            check_bool(name, getattr(self, name))
+        check_path("store", self.store, allow_none=True)
+        check_real("budget", self.budget, positive=True, allow_none=True)
         if self.protocol is not None:
             preset = get_protocol(self.protocol)
             for name, value in (("dataset", preset.dataset), ("budget", preset.budget), ("budget_rule", preset.rule)):
@@ -69,12 +77,18 @@ class EnvConfig:
         check_choice("dataset", self.dataset, SEARCH_DATASETS)
         if self.schedule is not None:
             check_schedule(self.schedule)
+        check_epoch(self.epoch, self.schedule)
+        check_int("seed", self.seed, allow_none=True)
         check_choice("seed policy", self.seed_policy, SEED_POLICIES)
         check_choice("budget rule", self.budget_rule, BUDGET_RULES)
         SimulatedClock(self.budget, self.budget_rule)  # validates the budget
         TabularConfig(self.dataset, self.schedule, self.epoch, self.seed_policy, self.seed)  # validates the rest
         if self.fidelities is not None:
-            epochs = tuple(int(e) for e in self.fidelities)
+            if isinstance(self.fidelities, (str, bytes)) or not isinstance(self.fidelities, (Sequence, np.ndarray)):
+                raise ArgumentTypeError(
+                    f"fidelities must be a tuple of 0-based epochs or None, got {self.fidelities!r}"
+                )
+            epochs = tuple(check_int("each of fidelities (a 0-based epoch)", e) for e in self.fidelities)
             top = 10_000 if self.schedule is None else self.schedule
             if not epochs or any(not 0 <= e < top for e in epochs) or len(set(epochs)) != len(epochs):
                 raise ValueError(f"fidelities must be distinct epochs within 0..{top - 1}, got {self.fidelities!r}")

@@ -10,6 +10,7 @@ import numpy as np
 from nb201_env.masks import mask_after
 from nb201_env.search_env import SearchEnv
 from nb201_env.space import NUM_EDGES, NUM_OPS
+from nb201_env.validate import check_op
 
 UNSET = NUM_OPS  # observation value of an edge whose op is not chosen yet
 
@@ -96,12 +97,7 @@ class NASBench201Env(SearchEnv):
         position = len(self._ops)
         if position >= NUM_EDGES:
             raise RuntimeError("the cell is complete: call reset() to start the next episode")
-        try:
-            op = int(action)
-        except (TypeError, ValueError):
-            op = -1
-        if op != action or not 0 <= op < NUM_OPS:
-            raise ValueError(f"invalid action {action!r}; valid actions are the op ids 0..{NUM_OPS - 1}")
+        op = action if type(action) is int and 0 <= action < NUM_OPS else check_op(action, NUM_OPS)
         self._ops.append(op)
         self._code = self._code * NUM_OPS + op
         self._obs[position] = op

@@ -19,6 +19,7 @@ from nb201_env.benchmark import Benchmark
 from nb201_env.names import SEARCH_DATASETS, check_choice, check_schedule
 from nb201_env.record_view import MEAN, MissingValueError
 from nb201_env.space import NUM_ARCHS
+from nb201_env.validate import check_epoch, check_int
 
 SeedPolicyName = Literal["random", "mean", "fixed"]
 SEED_POLICIES = ("random", "mean", "fixed")
@@ -96,10 +97,8 @@ class TabularConfig:
         if self.test_schedule is not None:
             check_schedule(self.test_schedule, "for test accuracy")
         check_choice("seed policy", self.seed_policy, SEED_POLICIES)
-        if self.epoch is not None and self.schedule is not None and not 0 <= self.epoch < self.schedule:
-            raise ValueError(
-                f"epoch {self.epoch} is outside the {self.schedule}-epoch schedule (0..{self.schedule - 1})"
-            )
+        check_epoch(self.epoch, self.schedule)
+        check_int("seed", self.seed, allow_none=True)
         if (self.seed_policy == "fixed") != (self.seed is not None):
             raise ValueError("give seed=<int> exactly when seed_policy='fixed'")
 

@@ -131,7 +131,7 @@ def resolve_store(store: str | os.PathLike[str], what: str = "store") -> Path:
         raise StoreError(f"{what} {text!r}: {path} is not a store (it has no {MANIFEST})")
     raise StoreError(
         f"{what} {text!r} is neither a known benchmark nor an existing store directory; "
-        f"known benchmarks: {_known_names()} (see `nb201 list`)"
+        f"known benchmarks: {_known_names()} (see `nb201 list`); `nb201 convert` builds a store from data files"
     )
 
 

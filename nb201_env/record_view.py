@@ -13,6 +13,7 @@ import numpy as np
 
 from nb201_env.space import NUM_ARCHS
 from nb201_env.store.schema import RecordInfo
+from nb201_env.validate import check_epoch
 
 MEAN = "mean"
 SeedPolicy = int | str | np.random.Generator
@@ -47,6 +48,8 @@ class RecordView:
 
     def epoch_position(self, epoch: int | None) -> int:
         """Return the array position of ``epoch`` (``None`` = last epoch of the schedule)."""
+        if epoch is not None and type(epoch) is not int:
+            epoch = check_epoch(epoch, self.info.key.schedule)  # numpy ints pass; True, 11.0 and '11' do not
         pos = self._last if epoch is None else self._epoch_pos.get(epoch)
         if pos is None:
             held = _describe_epochs(self.epochs)
@@ -56,9 +59,9 @@ class RecordView:
 
     def value(self, index: int, epoch: int | None = None, seed: SeedPolicy = MEAN) -> float:
         """Return one value; raise :class:`MissingValueError` if the source has none."""
-        e = self._last if epoch is None else self._epoch_pos.get(epoch)
+        e = self._last if epoch is None else self._epoch_pos.get(epoch) if type(epoch) is int else None
         if e is None:
-            e = self.epoch_position(epoch)  # raises with the epochs held
+            e = self.epoch_position(epoch)  # checks the type; raises with the epochs held
         if self._single:
             if not (seed is MEAN or seed == MEAN or isinstance(seed, np.random.Generator)):
                 self._check_seed(seed)

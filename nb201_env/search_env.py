@@ -13,6 +13,7 @@ from nb201_env.config import EnvConfig, build_session
 from nb201_env.evaluators import Evaluator
 from nb201_env.rewards import Reward
 from nb201_env.space import NUM_EDGES, _index_tables
+from nb201_env.validate import check_reset
 
 
 class SearchEnv(gym.Env):
@@ -52,8 +53,9 @@ class SearchEnv(gym.Env):
 
     def _start(self, seed: int | None, options: dict[str, Any] | None) -> None:
         """Seed, and start a new search run when seeded or asked with ``options={"new_search": True}``."""
+        new_search = check_reset(seed, options)
         super().reset(seed=seed)
-        if seed is not None or (options and options.get("new_search")):
+        if new_search:
             self.session.reset()
         self._last_info = {}
 

@@ -20,6 +20,8 @@ from typing import Final
 
 import numpy as np
 
+from nb201_env.validate import ArgumentTypeError, check_ops
+
 OPS: Final[tuple[str, ...]] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 """The five candidate ops, in the official order (op id = position)."""
 
@@ -72,16 +74,7 @@ def _format_arch_str(ops: tuple[int, ...]) -> str:
 
 
 def _check_ops(ops: object) -> tuple[int, ...]:
-    try:
-        values = tuple(int(o) for o in ops)  # type: ignore[attr-defined]
-    except (TypeError, ValueError):
-        raise TypeError(f"ops must be a sequence of {NUM_EDGES} op ids in 0..{NUM_OPS - 1}, got {ops!r}") from None
-    if len(values) != NUM_EDGES or any(not 0 <= o < NUM_OPS for o in values):
-        raise ValueError(
-            f"ops must be {NUM_EDGES} op ids in 0..{NUM_OPS - 1} "
-            f"({', '.join(f'{i}={n}' for i, n in enumerate(OPS))}), got {ops!r}"
-        )
-    return values
+    return check_ops(ops, NUM_EDGES, NUM_OPS)  # ints only: 3.9 is refused, never truncated to 3
 
 
 class Arch:
@@ -225,4 +218,7 @@ def index_of(arch: int | str | Arch | tuple[int, ...] | list[int]) -> int:
         return found if found is not None else Arch.from_str(arch).index  # from_str raises the precise error
     if isinstance(arch, (tuple, list, np.ndarray)):
         return Arch.from_ops(arch).index
-    raise TypeError(f"cannot interpret {arch!r} as an NB201 architecture: pass an index, a string, an Arch or op ids")
+    raise ArgumentTypeError(
+        f"cannot interpret {arch!r} ({type(arch).__name__}) as an NB201 architecture: pass an int index in "
+        f"0..{NUM_ARCHS - 1}, an official arch string, an Arch or six op ids"
+    )

@@ -16,6 +16,7 @@ from nb201_env.evaluators import Evaluator
 from nb201_env.masks import mask_after
 from nb201_env.rewards import Reward
 from nb201_env.space import NUM_EDGES, NUM_OPS, _index_tables
+from nb201_env.validate import check_int, check_reset
 
 _POWERS = NUM_OPS ** np.arange(NUM_EDGES - 1, -1, -1)
 
@@ -39,6 +40,7 @@ class _SearchVectorEnv(VectorEnv):
         reward: Reward | None = None,
         **kwargs: Any,
     ) -> None:
+        num_envs = check_int("num_envs", num_envs, low=1)
         if config is not None and kwargs:
             raise ValueError(f"pass either config= or keyword arguments, not both (got {sorted(kwargs)})")
         self.config = config if config is not None else EnvConfig.from_kwargs(**kwargs)
@@ -58,9 +60,10 @@ class _SearchVectorEnv(VectorEnv):
         }
 
     def _start(self, seed: int | None, options: dict[str, Any] | None) -> None:
+        new_search = check_reset(seed, options)
         if seed is not None:
             self._np_random, self._np_random_seed = gym.utils.seeding.np_random(seed)
-        if seed is not None or (options and options.get("new_search")):
+        if new_search:
             self.batch.reset()
 
 

@@ -5,6 +5,7 @@ import pytest
 
 from nb201_env.cli import main
 from nb201_env.space import Arch
+from nb201_env.store.reseal import reseal_store
 
 
 def test_convert_shared_writes_the_public_benchmark(shared_nb201, tmp_path, capsys):
@@ -49,8 +50,9 @@ def test_list_names_every_bundled_and_cached_benchmark(public_store, monkeypatch
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     cached = tmp_path / "nb201_env" / "mine.store"
     shutil.copytree(public_store, cached)
-    manifest = cached / "manifest.json"
+    manifest = cached / "manifest.json"  # a store of our own under another name: renamed, then re-sealed
     manifest.write_text(manifest.read_text().replace('"name": "nb201-public"', '"name": "my-benchmark"', 1))
+    reseal_store(cached)
     assert main(["list"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("nb201-public (default)") and "bundled" in lines[0]

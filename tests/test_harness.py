@@ -173,3 +173,62 @@ def test_hypervolume_curve_rises_with_the_front_and_equals_one_on_the_true_front
     # the run's front is on validation accuracy: the true test front need not be all of it
     found = run_front(record, space)
     assert curve[2] == pytest.approx(space.ratio(found)) and curve[2] <= 1.0 + 1e-12
+
+
+def test_a_killed_worker_loses_nothing_its_runs_are_redone(monkeypatch, public_store, tmp_path, caplog):
+    marker = tmp_path / "killed-once"
+    monkeypatch.setitem(registry.AGENTS, "fake", registry.AgentSpec("fake_agent", {"kill_once": str(marker)}))
+    out = tmp_path / "r.jsonl"
+    records = sweep(
+        ["fake"], protocol_variants(["nb201"], [1000.0]), 6, out, str(public_store), workers=2, progress=False
+    )
+    assert marker.exists(), "no worker was killed: the test did not exercise the broken pool"
+    assert sorted(r["run"] for r in records) == list(range(6))
+    assert "a worker process died" in caplog.text and "redoing them in a fresh pool" in caplog.text
+
+
+def test_runs_that_keep_killing_their_worker_are_named_and_the_others_kept(monkeypatch, public_store, tmp_path):
+    from benchmarks.harness.run import RunsLost
+
+    monkeypatch.setitem(registry.AGENTS, "fake", registry.AgentSpec("fake_agent", {"kill_seed": 3}))
+    out = tmp_path / "r.jsonl"
+    with pytest.raises(RunsLost, match=r"fake/nb201@1000/run 3") as error:
+        sweep(["fake"], protocol_variants(["nb201"], [1000.0]), 5, out, str(public_store), workers=2, progress=False)
+    assert "rerunning the command retries the lost ones" in str(error.value)
+    kept = sorted(r["run"] for r in read_results(out))
+    assert 3 not in kept and len(kept) >= 1  # whatever finished before the pool broke stays in the file
+
+
+def test_incomplete_lines_are_skipped_and_reported(fake_agent, public_store, tmp_path, caplog):
+    out = tmp_path / "r.jsonl"
+    protocols = protocol_variants(["nb201"], [1000.0])
+    sweep([fake_agent], protocols, 2, out, str(public_store), workers=1, progress=False)
+    with open(out, "a") as fh:
+        fh.write('{"agent": "random"}\n')
+        fh.write('{"agent": "fake", "protocol": "nb201@1000", "run": "2"}\n')
+        fh.write("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[" * 100 + "\n")
+    assert len(read_results(out)) == 2
+    assert "r.jsonl:3: ignoring an incomplete record (missing or invalid: protocol, run" in caplog.text
+    assert "r.jsonl:4: ignoring an incomplete record" in caplog.text and "r.jsonl:5: ignoring" in caplog.text
+    records = sweep([fake_agent], protocols, 3, out, str(public_store), workers=1, progress=False)
+    assert sorted(r["run"] for r in records) == [0, 1, 2]
+
+
+def test_outputs_are_checked_before_any_run(public_store, tmp_path, capsys, caplog):
+    from benchmarks.harness.run import main
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("mine")
+    for args, needle in (
+        (["--out", str(blocker / "r.jsonl")], "is a file, not a folder"),
+        (["--out", str(tmp_path / "r.jsonl"), "--report", str(blocker)], "is not a writable folder"),
+        (["--out", str(tmp_path)], "is not a writable file"),
+    ):
+        caplog.clear()
+        with pytest.raises(SystemExit) as code:
+            main(["--agents", "random", "--runs", "1", "--store", str(public_store), *args])
+        assert code.value.code == 2 and needle in caplog.text
+    assert blocker.read_text() == "mine" and not (tmp_path / "r.jsonl").exists()
+    with pytest.raises(SystemExit):
+        main(["--runs", "0"])
+    assert "--runs must be an int >= 1" in capsys.readouterr().err

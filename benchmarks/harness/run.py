@@ -10,15 +10,21 @@ harness look up that architecture's 200-epoch test accuracy on the three dataset
 command skips finished runs, so an interrupted sweep resumes where it stopped. Multi-objective agents
 (``MULTI_OBJECTIVE = True``) search with ``--objectives``, which are named in the protocol
 (``nb201+latency_ms/pixel3``) and in each record.
+A worker process that dies (killed, out of memory) loses only the runs it held: they are redone in a fresh
+pool, and named if they keep failing. The output file and report folder are checked before any run starts.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import multiprocessing as mp
 import os
+import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -32,7 +38,10 @@ from benchmarks.harness.results import ResultsWriter, iter_pending, read_results
 from nb201_env.benchmark import Benchmark
 from nb201_env.locate import find_store
 from nb201_env.names import SEARCH_DATASETS
+from nb201_env.parent_watch import exit_with_parent
 from nb201_env.protocols import PROTOCOLS, SearchProtocol, get_protocol
+from nb201_env.store.codec import StoreError
+from nb201_env.store.destination import absolute, check_writable_folder
 
 log = logging.getLogger("benchmarks.harness")
 
@@ -64,8 +73,18 @@ _BENCH: Benchmark | None = None
 _ENVS: dict[tuple[str, str], gym.Env] = {}
 
 
-def _init_worker(store: str) -> None:
+RETRIES = 2
+"""Fresh pools tried for the runs of a worker that died, before they are reported as lost."""
+
+
+class RunsLost(RuntimeError):
+    """Runs were lost with their worker processes even after retries; finished runs are kept in the file."""
+
+
+def _init_worker(store: str, in_pool: bool = True) -> None:
     global _BENCH
+    if in_pool:
+        exit_with_parent()  # a sweep killed with SIGKILL must not leave its workers waiting forever
     _BENCH = Benchmark.open(store)
     _ENVS.clear()
 
@@ -182,18 +201,67 @@ def sweep(
         bar = tqdm(total=len(pending), desc="search runs", unit="run", disable=not progress)
         with ResultsWriter(out) as writer:
             if workers == 1:
-                _init_worker(store)
+                _init_worker(store, in_pool=False)
                 for task in pending:
                     writer.write(run_task(task))
                     bar.update()
             else:
-                chunk = max(1, min(25, len(pending) // (workers * 8)))
-                with mp.get_context("fork").Pool(workers, initializer=_init_worker, initargs=(store,)) as pool:
-                    for record in pool.imap_unordered(run_task, pending, chunksize=chunk):
-                        writer.write(record)
-                        bar.update()
+                lost = pending
+                for attempt in range(RETRIES + 1):
+                    lost = _run_pool(lost, store, workers, writer, bar)
+                    if not lost:
+                        break
+                    log.warning(
+                        "a worker process died: %d runs were lost with it%s",
+                        len(lost),
+                        "; redoing them in a fresh pool" if attempt < RETRIES else "",
+                    )
+                if lost:
+                    names = ", ".join(f"{t.agent}/{t.protocol.name}/run {t.run}" for t in lost[:10])
+                    raise RunsLost(
+                        f"{len(lost)} runs were lost because their worker processes died {RETRIES + 1} times "
+                        f"({names}{', ...' if len(lost) > 10 else ''}); the finished runs are in {out}, and "
+                        "rerunning the command retries the lost ones"
+                    )
         bar.close()
     return read_results(out)
+
+
+def _run_chunk(tasks: list[Task]) -> list[dict[str, Any]]:
+    return [run_task(task) for task in tasks]
+
+
+def _run_pool(tasks: list[Task], store: str, workers: int, writer: ResultsWriter, bar: Any) -> list[Task]:
+    """Run ``tasks`` in one pool, writing each finished chunk; return the tasks lost with dead workers."""
+    chunk = max(1, min(25, len(tasks) // (workers * 8)))
+    chunks = [tasks[i : i + chunk] for i in range(0, len(tasks), chunk)]
+    lost: list[Task] = []
+    context = mp.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(store,)) as pool:
+        futures = {pool.submit(_run_chunk, c): c for c in chunks}
+        for future in as_completed(futures):
+            try:
+                records = future.result()
+            except BrokenProcessPool:  # a worker died: every chunk not finished is lost with the pool
+                lost.extend(futures[future])
+                continue
+            for record in records:
+                writer.write(record)
+                bar.update()
+    return lost
+
+
+def check_outputs(out: Path, report: Path | None) -> None:
+    """Raise :class:`StoreError` unless the results file and the report folder can be written (before any run)."""
+    out = absolute(out)
+    if out.exists() and not (out.is_file() and os.access(out, os.W_OK)):
+        raise StoreError(f"cannot append results to {out}: it is not a writable file")
+    check_writable_folder(out.parent)
+    if report is not None:
+        report = absolute(report)
+        if report.exists() and not (report.is_dir() and os.access(report, os.W_OK | os.X_OK)):
+            raise StoreError(f"cannot write the report into {report}: it is not a writable folder")
+        check_writable_folder(report)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -213,25 +281,36 @@ def main(argv: list[str] | None = None) -> None:
         help="objectives of the multi-objective agents, e.g. valid_accuracy latency_ms/pixel3 (see nb201 info)",
     )
     args = parser.parse_args(argv)
+    for name, value, low in (("--runs", args.runs, 1), ("--workers", args.workers, 0), ("--seed0", args.seed0, 0)):
+        if value < low:
+            parser.error(f"{name} must be an int >= {low}, got {value}")
+    for budget in args.budgets or []:
+        if not (budget > 0 and math.isfinite(budget)):
+            parser.error(f"--budgets must be positive finite seconds, got {budget}")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("nb201_env").setLevel(logging.WARNING)  # per-run library messages would drown the bar
-    store = str(find_store(args.store))
-    start = time.perf_counter()
-    records = sweep(
-        args.agents,
-        protocol_variants(args.protocols, args.budgets),
-        args.runs,
-        args.out,
-        store,
-        args.workers,
-        args.seed0,
-        objectives=args.objectives,
-    )
-    log.info("%d records in %s (%.1f s)", len(records), args.out, time.perf_counter() - start)
-    if args.report:
-        from benchmarks.harness.report import write_report
+    try:
+        check_outputs(args.out.expanduser(), args.report.expanduser() if args.report else None)
+        store = str(find_store(args.store))
+        start = time.perf_counter()
+        records = sweep(
+            args.agents,
+            protocol_variants(args.protocols, args.budgets),
+            args.runs,
+            args.out.expanduser(),
+            store,
+            args.workers,
+            args.seed0,
+            objectives=args.objectives,
+        )
+        log.info("%d records in %s (%.1f s)", len(records), args.out, time.perf_counter() - start)
+        if args.report:
+            from benchmarks.harness.report import write_report
 
-        write_report(records, args.report, store)
+            write_report(records, args.report.expanduser(), store)
+    except (OSError, ValueError, LookupError, RunsLost, StoreError) as exc:  # one clear line
+        log.error("error: %s", exc)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,10 @@ from nb201_env import costs
 from nb201_env.importers.csv_tables import CsvColumn, import_csv, read_columns
 from nb201_env.names import DATASETS
 from nb201_env.space import NUM_ARCHS
+from nb201_env.store.destination import check_destination
 from nb201_env.store.schema import RecordKey, SeedAxis, Source, StatKey
 from nb201_env.store.writer import StoreWriter
+from nb201_env.validate import check_path
 
 HP12 = "nb201_hp12_final_accuracy.csv"
 HP200 = "nb201_hp200_final_test_accuracy_mean.csv"
@@ -186,7 +188,11 @@ def _stats(writer: StoreWriter, folder: Path) -> None:
 
 def build_shared_store(folder: str | os.PathLike[str], out: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
     """Convert the CSV tables in ``folder`` (``shared/nb201``) into a store at ``out``; return its path."""
-    folder = Path(folder)
+    folder = Path(check_path("source folder", folder)).expanduser()
+    check_destination(out, overwrite=overwrite, protect=(folder,))  # before reading 17 MB of tables
+    if not folder.is_dir():
+        what = "does not exist" if not folder.exists() else "is not a folder"
+        raise FileNotFoundError(f"{folder} {what}: point at the shared/nb201 folder of CSV tables")
     missing = [f for f in (HP12, HP200, RUNS, TIMES, LATENCY) if not (folder / f).is_file()]
     if missing:
         raise FileNotFoundError(f"{folder} lacks {', '.join(missing)}: point at the shared/nb201 folder")
@@ -202,7 +208,7 @@ def build_shared_store(folder: str | os.PathLike[str], out: str | os.PathLike[st
         "citations": list(CITATIONS),
         "full_data": OFFICIAL_DATA_HINT,
     }
-    with StoreWriter(out, NAME, description, overwrite=overwrite, extra=extra) as writer:
+    with StoreWriter(out, NAME, description, overwrite=overwrite, extra=extra, protect=(folder,)) as writer:
         for source_id, source in SOURCES.items():
             writer.add_source(source_id, source)
         _accuracy_columns(writer, folder)

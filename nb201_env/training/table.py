@@ -24,10 +24,12 @@ from nb201_env import costs
 from nb201_env.isomorphism import class_ids, representatives
 from nb201_env.names import NUM_CLASSES, check_choice
 from nb201_env.space import NUM_ARCHS
+from nb201_env.store.destination import check_destination
 from nb201_env.store.schema import RecordKey, SeedAxis, Source, StatKey
 from nb201_env.store.writer import StoreWriter
 from nb201_env.training.recipe import Recipe
 from nb201_env.training.runtime import Runtime
+from nb201_env.validate import check_real
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +79,7 @@ class TableConfig:
         check_choice("table dataset", self.dataset, tuple(TABLE_DATASETS))
         if not isinstance(self.workers, int) or self.workers < 1:
             raise ValueError(f"workers must be an int >= 1, got {self.workers!r}")
-        if not self.time_scale > 0:
-            raise ValueError(f"time_scale must be positive, got {self.time_scale!r}")
+        check_real("time_scale", self.time_scale, positive=True)
         if self.limit is not None and not (isinstance(self.limit, int) and self.limit >= 1):
             raise ValueError(f"limit must be a positive int or None, got {self.limit!r}")
 
@@ -175,7 +176,9 @@ def write_table(config: TableConfig, runs: list[dict[str, Any]], num_classes: in
         "data": data_name,
         "num_classes": num_classes,
     }
-    with StoreWriter(config.out, config.name, description, overwrite=config.overwrite, extra=extra) as writer:
+    with StoreWriter(
+        config.out, config.name, description, overwrite=config.overwrite, extra=extra, protect=_sources(config)
+    ) as writer:
         writer.add_source(
             "proxy-training",
             Source(
@@ -224,7 +227,13 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def _sources(config: TableConfig) -> list[str | os.PathLike[str]]:
+    """Return what the table is built from: the store must neither be nor contain any of it."""
+    return [p for p in (config.root, config.cache, config.data_cache_dir) if p is not None]
+
+
 def build_table(config: TableConfig, progress: Callable[[int, int], None] | None = None) -> Path:
-    """Train what the cache lacks, then write the table; return the store path."""
+    """Check where the table goes, train what the cache lacks, then write the table; return the store path."""
+    check_destination(config.out, overwrite=config.overwrite, protect=_sources(config))  # before hours of training
     runs, num_classes = train_classes(config, progress)
     return write_table(config, runs, num_classes)
