@@ -16,8 +16,9 @@ import tarfile
 from functools import cache
 from pathlib import Path
 
-from nb201_env.importers import fixtures, pickle_splice
+from nb201_env.importers import pickle_splice
 from nb201_env.space import NUM_ARCHS
+from nb201_env.testing import official_files as fixtures
 
 PLACES = ("pth-magic", "pth-sysinfo", "pth-main", "pth-keys", "nats-meta", "nats-dir", "nats-tar", "nats-single")
 """Where a body can be placed; the first part names the converter (``nb201`` or ``nats``)."""

@@ -30,7 +30,7 @@ def time_agent(name: str, bench: Benchmark, runs: int) -> tuple[float, float]:
     module = spec.load()
     kwargs = {"benchmark": bench, "protocol": "nb201"}
     if getattr(module, "USES_FIDELITIES", False):
-        kwargs["fidelities"] = bench._cost_views("cifar10", bench.search_schedule("cifar10"))[0].epochs
+        kwargs["fidelities"] = bench.fidelities("cifar10")
     if getattr(module, "MULTI_OBJECTIVE", False):
         kwargs["objectives"] = ("valid_accuracy", "latency_ms/pixel3")
     env = gym.make(module.ENV_ID, **kwargs)

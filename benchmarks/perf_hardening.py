@@ -21,7 +21,8 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.common import shared_root, table
-from nb201_env.importers import fixtures, pickle_splice
+from nb201_env.importers import pickle_splice
+from nb201_env.testing import official_files as fixtures
 
 TIMING = r"""
 import bz2, json, sys, time

@@ -88,8 +88,8 @@ def official_baseline(n: int, workdir: Path) -> tuple[dict, float] | None:
     except ImportError:
         return None
     from nb201_env.benchmark import Benchmark
-    from nb201_env.importers.fixtures import write_nats_dir
     from nb201_env.importers.nats import convert_nats
+    from nb201_env.testing.official_files import write_nats_dir
 
     folder = workdir / "NATS-tss-v1_0-3ffb9-simple"
     indices = list(range(n))

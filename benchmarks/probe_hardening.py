@@ -107,7 +107,7 @@ def _kept(path: Path, text: str) -> Callable[[], str]:
 
 def output_cases(root: Path) -> list[Case]:
     """``-o`` onto user files, sources, links and stores; relative, absolute and ``~`` paths."""
-    from nb201_env.importers.fixtures import write_nats_dir
+    from nb201_env.testing.official_files import write_nats_dir
 
     source = root / "src" / "NATS-tss-v1_0-3ffb9-simple"
     write_nats_dir(source, [0, 1], np.random.default_rng(0), compresslevel=1)

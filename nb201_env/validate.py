@@ -3,7 +3,7 @@
 One place for the rules, so that the environments, the vector environments, :class:`~nb201_env.benchmark.
 Benchmark`, the space and the CLI reject the same things the same way: ints only as ints (never ``True``, never
 ``11.0``, never ``'11'``), bools only as bools (``'no'`` is not ``False``), numbers only as numbers, paths
-only as ``str`` / ``os.PathLike``, and op ids without silent truncation.
+only as ``str`` / ``os.PathLike``. Op ids are checked by :mod:`nb201_env.space`, with these rules.
 """
 
 from __future__ import annotations
@@ -19,14 +19,13 @@ T = TypeVar("T")
 
 SCHEDULES: Final[tuple[int, ...]] = (12, 200)
 _MAX_SCHEDULE: Final = 10_000
-_OP_NAMES: Final = "0=none, 1=skip_connect, 2=nor_conv_1x1, 3=nor_conv_3x3, 4=avg_pool_3x3"
 
 
 class ArgumentTypeError(TypeError, ValueError):
     """An argument of the wrong type; also a ``ValueError``, so code that catches bad values catches it too."""
 
 
-def _shown(value: object) -> str:
+def shown(value: object) -> str:
     """Return ``repr(value)`` with its type, cut short (a bad argument may be a huge array)."""
     text = repr(value)
     if len(text) > 80:
@@ -48,7 +47,7 @@ def check_int(
     what = {(1, None): "a positive int", (0, None): "a non-negative int"}.get((low, high), f"an int{_span(low, high)}")
     if not is_int(value):
         none = " or None" if allow_none else ""
-        raise ArgumentTypeError(f"{name} must be {what}{none}, got {_shown(value)}")
+        raise ArgumentTypeError(f"{name} must be {what}{none}, got {shown(value)}")
     number = int(value)  # type: ignore[call-overload]
     if (low is not None and number < low) or (high is not None and number > high):
         raise ValueError(f"{name} must be {what}, got {number}")
@@ -72,7 +71,7 @@ def check_real(name: str, value: object, *, positive: bool = False, allow_none: 
     what = "a positive finite number" if positive else "a finite number"
     none = " or None" if allow_none else ""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ArgumentTypeError(f"{name} must be {what}{none}, got {_shown(value)}")
+        raise ArgumentTypeError(f"{name} must be {what}{none}, got {shown(value)}")
     number = float(value)
     if not math.isfinite(number) or (positive and number <= 0):
         raise ValueError(f"{name} must be {what}{none}, got {value!r}")
@@ -82,7 +81,7 @@ def check_real(name: str, value: object, *, positive: bool = False, allow_none: 
 def check_bool(name: str, value: object) -> bool:
     """Return ``value`` if it is ``True`` or ``False`` (numpy bools too); strings and numbers are refused."""
     if not isinstance(value, (bool, np.bool_)):
-        raise ArgumentTypeError(f"{name} must be True or False, got {_shown(value)}")
+        raise ArgumentTypeError(f"{name} must be True or False, got {shown(value)}")
     return bool(value)
 
 
@@ -95,7 +94,7 @@ def check_path(name: str, value: object, *, allow_none: bool = False) -> Any:
     if isinstance(value, os.PathLike) and isinstance(os.fspath(value), str):
         return value
     none = " or None" if allow_none else ""
-    raise ArgumentTypeError(f"{name} must be a path (a non-empty str or os.PathLike){none}, got {_shown(value)}")
+    raise ArgumentTypeError(f"{name} must be a path (a non-empty str or os.PathLike){none}, got {shown(value)}")
 
 
 def check_choice(kind: str, value: T, choices: Iterable[T], context: str = "") -> T:
@@ -141,49 +140,6 @@ def check_epoch(value: object, schedule: int | None = None, name: str = "epoch")
     return check_int(f"{name} (0-based)", value, low=0, high=high, allow_none=True)
 
 
-def check_op(action: object, num_ops: int = 5) -> int:
-    """Return one op id (an int, a numpy integer or a one-element integer array) in ``0..num_ops-1``."""
-    value = action
-    if isinstance(action, np.ndarray):
-        if action.size != 1 or action.dtype.kind not in "iu":
-            raise ValueError(
-                f"invalid action {_shown(action)} of shape {action.shape}; an action is one op id, an int in "
-                f"0..{num_ops - 1} ({_OP_NAMES})"
-            )
-        value = action.reshape(()).item()
-    if not is_int(value):
-        raise ArgumentTypeError(
-            f"invalid action {_shown(action)}; an action is one op id, an int in 0..{num_ops - 1} ({_OP_NAMES})"
-        )
-    op = int(value)  # type: ignore[call-overload]
-    if not 0 <= op < num_ops:
-        raise ValueError(f"invalid action {action!r}; valid actions are the op ids 0..{num_ops - 1} ({_OP_NAMES})")
-    return op
-
-
-def check_ops(ops: object, count: int = 6, num_ops: int = 5) -> tuple[int, ...]:
-    """Return ``count`` op ids as ints; floats, bools and strings are refused, never truncated."""
-    if isinstance(ops, np.ndarray):
-        if ops.dtype.kind not in "iu" or ops.shape != (count,):
-            raise ArgumentTypeError(
-                f"ops must be {count} integer op ids in 0..{num_ops - 1}, got a {ops.dtype} array of shape {ops.shape}"
-            )
-        values = [int(o) for o in ops.tolist()]
-    elif isinstance(ops, (list, tuple)):
-        bad = next((o for o in ops if not is_int(o)), None)
-        if bad is not None:
-            raise ArgumentTypeError(
-                f"ops must be {count} int op ids in 0..{num_ops - 1} ({_OP_NAMES}), got {ops!r}: "
-                f"{_shown(bad)} is not an int"
-            )
-        values = [int(o) for o in ops]
-    else:
-        raise ArgumentTypeError(f"ops must be a sequence of {count} op ids in 0..{num_ops - 1}, got {_shown(ops)}")
-    if len(values) != count or any(not 0 <= o < num_ops for o in values):
-        raise ValueError(f"ops must be {count} op ids in 0..{num_ops - 1} ({_OP_NAMES}), got {ops!r}")
-    return tuple(values)
-
-
 def check_reset(seed: object, options: object) -> bool:
     """Check ``reset(seed=..., options=...)``; return whether a new search run was asked for."""
     if seed is not None:
@@ -191,7 +147,7 @@ def check_reset(seed: object, options: object) -> bool:
     if options is None:
         return seed is not None
     if not isinstance(options, Mapping):
-        raise ArgumentTypeError(f"options must be a dict or None, got {_shown(options)}")
+        raise ArgumentTypeError(f"options must be a dict or None, got {shown(options)}")
     unknown = [k for k in options if k != "new_search"]
     if unknown:
         raise ValueError(f"unknown reset option {unknown[0]!r}; the only option is 'new_search' (True or False)")

@@ -112,7 +112,7 @@ def test_unknown_arch_and_absent_record(seeded):
 def test_validation_never_reads_test_splits(public_bench):
     """The search signal for every dataset is an x-valid record, never ori-test or x-test."""
     for dataset in ("cifar10", "cifar100", "ImageNet16-120"):
-        acc_view, _, eval_view = public_bench._cost_views(dataset, 12)
+        acc_view, _, eval_view = public_bench.signal_views(dataset, 12)
         assert acc_view.info.key.split == "x-valid" and eval_view.info.key.split == "x-valid"
     # where no validation record exists the query fails; it does not fall back to test data
     with pytest.raises(MissingRecordError):

@@ -4,9 +4,9 @@ import pytest
 
 import nb201_env  # noqa: F401  (registers the envs)
 from nb201_env.config import EnvConfig
-from nb201_env.env import NASBench201Env
+from nb201_env.envs.oneshot import NASBench201OneShotEnv
+from nb201_env.envs.sequential import NASBench201Env
 from nb201_env.masks import connected, connected_by_index
-from nb201_env.oneshot import NASBench201OneShotEnv
 from nb201_env.space import Arch
 
 BEST = [3, 3, 3, 1, 3, 2]  # arch 6111, the best 200-epoch CIFAR-10 architecture
@@ -136,7 +136,7 @@ def test_bad_arguments_name_valid_choices(public_bench):
     with pytest.raises(ValueError, match="unknown render_mode 'human'"):
         NASBench201Env(benchmark=public_bench, render_mode="human")
     with pytest.raises(ValueError, match="seed_policy='fixed'"):
-        EnvConfig(seed=3)
+        EnvConfig.from_kwargs(seed=3)
     with pytest.raises(TypeError, match="Evaluator"):
         NASBench201Env(evaluator=object())
     one = NASBench201OneShotEnv(benchmark=public_bench)

@@ -9,7 +9,7 @@ import pytest
 import nb201_env  # noqa: F401  (registers the envs)
 from nb201_env import locate
 from nb201_env.benchmark import Benchmark
-from nb201_env.multi_objective import available_objectives
+from nb201_env.envs.multi_objective import available_objectives
 from nb201_env.pareto import pareto_mask
 from nb201_env.space import all_ops
 

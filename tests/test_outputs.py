@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from nb201_env.cli import main
-from nb201_env.importers.fixtures import write_nats_dir
 from nb201_env.store import RecordKey, SeedAxis, Source, Store, StoreError, StoreWriter
+from nb201_env.testing.official_files import write_nats_dir
 
 KEY = RecordKey("cifar10-valid", "x-valid", "accuracy", 12)
 

@@ -13,20 +13,20 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
-_SCRIPT = """
-import multiprocessing as mp, sys, time
+_SCRIPT = r"""
+import multiprocessing as mp, os, sys, time
 from nb201_env import parent_watch
 
 def child(how):
     if how == "watchdog":
         sys.platform = "other"  # as on a system without prctl
-    print(parent_watch.exit_with_parent(), flush=True)
+    os.write(1, f"armed {parent_watch.exit_with_parent()}\n".encode())  # one write: lines never interleave
     time.sleep(300)
 
 if __name__ == "__main__":
     worker = mp.get_context("fork").Process(target=child, args=(sys.argv[1],))
     worker.start()
-    print(worker.pid, flush=True)
+    os.write(1, f"pid {worker.pid}\n".encode())
     time.sleep(300)
 """
 
@@ -44,8 +44,9 @@ def _gone(pid: int) -> bool:
 def test_a_worker_exits_when_its_parent_is_killed(how: str) -> None:
     parent = subprocess.Popen([sys.executable, "-c", _SCRIPT, how], stdout=subprocess.PIPE, text=True, cwd=REPO)
     try:
-        child = int(parent.stdout.readline())
-        assert parent.stdout.readline().strip() == how  # the child is armed
+        lines = dict(parent.stdout.readline().split() for _ in range(2))  # in either order
+        child = int(lines["pid"])
+        assert lines["armed"] == how  # the child is armed
         assert not _gone(child)
         os.kill(parent.pid, signal.SIGKILL)
         parent.wait()
@@ -57,11 +58,11 @@ def test_a_worker_exits_when_its_parent_is_killed(how: str) -> None:
         parent.kill()
 
 
-def test_harness_workers_are_armed(monkeypatch, shared_store) -> None:
-    from benchmarks.harness import run
+def test_harness_workers_are_armed(monkeypatch, public_store) -> None:
+    from benchmarks.harness import tasks
 
     calls = []
-    monkeypatch.setattr(run, "exit_with_parent", lambda: calls.append("armed"))
-    run._init_worker(str(shared_store))
-    run._init_worker(str(shared_store), in_pool=False)  # the serial path runs in the parent itself
+    monkeypatch.setattr(tasks, "exit_with_parent", lambda: calls.append("armed"))
+    tasks.init_worker(str(public_store))
+    tasks.init_worker(str(public_store), in_pool=False)  # the serial path runs in the parent itself
     assert calls == ["armed"]

@@ -29,8 +29,8 @@ from benchmarks.harness.report import LABELS, _by_protocol, slug
 from benchmarks.harness.results import read_results
 from benchmarks.harness.stats import average_ranks, bootstrap_band, bootstrap_mean_ci, pairwise_tests
 from nb201_env.benchmark import Benchmark
+from nb201_env.envs.multi_objective import ACCURACY, cost_table
 from nb201_env.locate import find_store
-from nb201_env.multi_objective import ACCURACY, cost_table
 from nb201_env.pareto import ParetoFront, hypervolume, pareto_mask
 from nb201_env.space import NUM_ARCHS
 

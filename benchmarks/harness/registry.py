@@ -10,19 +10,30 @@ from typing import Any
 
 @dataclass(frozen=True)
 class AgentSpec:
-    """An agent module and the arguments it runs with in the harness."""
+    """An agent module, the arguments it runs with in the harness, and its ask/tell searcher class if it has
+    one that tolerates several proposals in flight (what the multi-worker simulation needs)."""
 
     module: str
     args: dict[str, Any] = field(default_factory=dict)
+    searcher: str | None = None
 
     def load(self) -> ModuleType:
         return importlib.import_module(self.module)
 
+    def cluster_searcher(self) -> str:
+        """Return the searcher class name for the multi-worker simulation, or raise naming the agents that have one."""
+        if self.searcher is None:
+            able = ", ".join(name for name, spec in AGENTS.items() if spec.searcher)
+            raise ValueError(
+                f"agent {self.module} has no ask/tell searcher for the cluster simulation; use one of {able}"
+            )
+        return self.searcher
+
 
 AGENTS: dict[str, AgentSpec] = {
-    "random": AgentSpec("agents.random_search"),
-    "rea": AgentSpec("agents.regularized_evolution"),
-    "reinforce": AgentSpec("agents.reinforce"),
+    "random": AgentSpec("agents.random_search", searcher="RandomSearch"),
+    "rea": AgentSpec("agents.regularized_evolution", searcher="RegularizedEvolution"),
+    "reinforce": AgentSpec("agents.reinforce", searcher="Reinforce"),
     "local": AgentSpec("agents.local_search"),
     "hyperband": AgentSpec("agents.hyperband"),
     "tpe": AgentSpec("agents.optuna_tpe"),

@@ -25,52 +25,20 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
-import numpy as np
-
-import nb201_env  # noqa: F401  (registers the envs)
 from benchmarks.harness.registry import AGENTS, get_agent
 from benchmarks.harness.results import ResultsWriter, iter_pending, read_results
+from benchmarks.harness.tasks import Task, init_worker, protocol_variants, run_task
 from nb201_env.benchmark import Benchmark
 from nb201_env.locate import find_store
-from nb201_env.names import SEARCH_DATASETS
-from nb201_env.parent_watch import exit_with_parent
-from nb201_env.protocols import PROTOCOLS, SearchProtocol, get_protocol
+from nb201_env.protocols import PROTOCOLS, SearchProtocol
 from nb201_env.store.codec import StoreError
 from nb201_env.store.destination import absolute, check_writable_folder
 
 log = logging.getLogger("benchmarks.harness")
-
-
-@dataclass(frozen=True)
-class Task:
-    """One search run to perform."""
-
-    agent: str
-    protocol: SearchProtocol
-    run: int
-    seed: int
-    objectives: tuple[str, ...] | None = None  # for multi-objective agents
-
-
-def protocol_variants(names: list[str], budgets: list[float] | None) -> list[SearchProtocol]:
-    """Return the presets named, each once per budget override (named ``preset@budget``)."""
-    out = []
-    for name in names:
-        preset = get_protocol(name)
-        if not budgets:
-            out.append(preset)
-        for budget in budgets or []:
-            out.append(replace(preset, name=f"{name}@{budget:g}", budget=float(budget)))
-    return out
-
-
-_BENCH: Benchmark | None = None
-_ENVS: dict[tuple[str, str], gym.Env] = {}
 
 
 RETRIES = 2
@@ -79,86 +47,6 @@ RETRIES = 2
 
 class RunsLost(RuntimeError):
     """Runs were lost with their worker processes even after retries; finished runs are kept in the file."""
-
-
-def _init_worker(store: str, in_pool: bool = True) -> None:
-    global _BENCH
-    if in_pool:
-        exit_with_parent()  # a sweep killed with SIGKILL must not leave its workers waiting forever
-    _BENCH = Benchmark.open(store)
-    _ENVS.clear()
-
-
-def _env_for(module: Any, protocol: SearchProtocol, objectives: tuple[str, ...] | None = None) -> gym.Env:
-    key = (module.__name__, protocol.name)
-    env = _ENVS.get(key)
-    if env is None:
-        assert _BENCH is not None
-        kwargs: dict[str, Any] = {
-            "benchmark": _BENCH,
-            "dataset": protocol.dataset,
-            "budget": protocol.budget,
-            "budget_rule": protocol.rule,
-            "schedule": protocol.schedule,
-        }
-        if getattr(module, "USES_FIDELITIES", False):  # multi-fidelity agents choose among the stored epochs
-            schedule = protocol.schedule or _BENCH.search_schedule(protocol.dataset)
-            kwargs["fidelities"] = _BENCH._cost_views(protocol.dataset, schedule)[0].epochs
-        if getattr(module, "MULTI_OBJECTIVE", False) and objectives:
-            kwargs["objectives"] = objectives
-        env = _ENVS[key] = gym.make(module.ENV_ID, **kwargs)
-    return env
-
-
-def _test_accuracies(arch: int, schedule: int) -> dict[str, float | None]:
-    assert _BENCH is not None
-    out: dict[str, float | None] = {}
-    for dataset in SEARCH_DATASETS:
-        try:
-            out[dataset] = _BENCH.test_accuracy(arch, dataset, schedule=schedule)
-        except LookupError:
-            out[dataset] = None
-    return out
-
-
-def run_task(task: Task) -> dict[str, Any]:
-    """Perform one search run and return its results record (test accuracy added after the search)."""
-    spec = get_agent(task.agent)
-    module = spec.load()
-    env = _env_for(module, task.protocol, task.objectives)
-    start = time.perf_counter()
-    result = module.search(env, module.Args(**spec.args), task.seed)
-    wall = time.perf_counter() - start
-    p = task.protocol
-    assert _BENCH is not None
-    objectives = getattr(env.unwrapped, "objectives", None)
-    return {
-        **({"objectives": list(objectives)} if objectives else {}),
-        "agent": task.agent,
-        "protocol": p.name,
-        "dataset": p.dataset,
-        "budget": p.budget,
-        "rule": p.rule,
-        "run": task.run,
-        "seed": task.seed,
-        "benchmark": _BENCH.name,
-        "benchmark_kind": _BENCH.store.manifest.extra.get("kind", "recorded"),
-        "best_arch": int(result.best_arch),
-        "best_valid": float(result.valid_accuracy[result.archs == result.best_arch].max())
-        if result.evaluations
-        else None,
-        "evaluations": result.evaluations,
-        "clock": float(result.times[-1]) if result.evaluations else 0.0,
-        "test": _test_accuracies(int(result.best_arch), p.test_schedule) if result.best_arch >= 0 else {},
-        "trajectory": {
-            "time": np.round(result.times, 3).tolist(),
-            "arch": result.archs.tolist(),
-            "valid": np.round(result.valid_accuracy, 4).tolist(),
-            "epoch": result.epochs.tolist(),  # the fidelity of each evaluation (multi-fidelity agents vary it)
-        },
-        "settings": result.settings,
-        "wall_seconds": round(wall, 4),
-    }
 
 
 def sweep(
@@ -171,26 +59,40 @@ def sweep(
     seed0: int = 0,
     progress: bool = True,
     objectives: list[str] | None = None,
+    cluster_workers: list[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every (agent, protocol, run) not yet in ``out``; return all records of the file.
 
     With ``objectives``, multi-objective agents search them, and each protocol is renamed
-    ``<protocol>+<cost>+...`` so that sweeps over different objectives never mix in one file.
+    ``<protocol>+<cost>+...`` so that sweeps over different objectives never mix in one file. With
+    ``cluster_workers``, every run is an asynchronous simulation of that many workers
+    (``benchmarks.harness.cluster``), the protocol named ``<protocol>/<k>w``.
     """
     for name in agents:
-        get_agent(name)
+        spec = get_agent(name)
+        if cluster_workers:
+            spec.cluster_searcher()  # fail before any worker starts, naming the agents that can
     goals = tuple(objectives) if objectives else None
     if goals:
-        from nb201_env.multi_objective import check_objectives
+        from nb201_env.envs.multi_objective import check_objectives
 
         bench = Benchmark.open(store)
         for p in protocols:
             check_objectives(bench, p.dataset, goals)  # fail before any worker starts, naming the valid ones
         costs = "+".join(o for o in goals if o != "valid_accuracy")
         protocols = [replace(p, name=f"{p.name}+{costs}") for p in protocols]
+    simulated: dict[str, int | None] = {p.name: None for p in protocols}
+    if cluster_workers:
+        for k in cluster_workers:
+            if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+                raise ValueError(f"cluster workers must be ints >= 1, got {k!r}")
+        simulated = {f"{p.name}/{k}w": k for p in protocols for k in cluster_workers}
+        protocols = [replace(p, name=f"{p.name}/{k}w") for p in protocols for k in cluster_workers]
     wanted = [(a, p.name, r) for p in protocols for a in agents for r in range(runs)]
     by_name = {p.name: p for p in protocols}
-    pending = [Task(a, by_name[p], r, seed0 + r, goals) for a, p, r in iter_pending(wanted, read_results(out))]
+    pending = [
+        Task(a, by_name[p], r, seed0 + r, goals, simulated[p]) for a, p, r in iter_pending(wanted, read_results(out))
+    ]
     workers = workers or os.cpu_count() or 1
     if pending:
         log.info(
@@ -201,7 +103,7 @@ def sweep(
         bar = tqdm(total=len(pending), desc="search runs", unit="run", disable=not progress)
         with ResultsWriter(out) as writer:
             if workers == 1:
-                _init_worker(store, in_pool=False)
+                init_worker(store, in_pool=False)
                 for task in pending:
                     writer.write(run_task(task))
                     bar.update()
@@ -237,7 +139,7 @@ def _run_pool(tasks: list[Task], store: str, workers: int, writer: ResultsWriter
     chunks = [tasks[i : i + chunk] for i in range(0, len(tasks), chunk)]
     lost: list[Task] = []
     context = mp.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(store,)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker, initargs=(store,)) as pool:
         futures = {pool.submit(_run_chunk, c): c for c in chunks}
         for future in as_completed(futures):
             try:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nb201_env import costs
+from nb201_env import complexity
 from nb201_env.importers.csv_tables import CsvColumn, import_csv, read_columns
 from nb201_env.names import DATASETS
 from nb201_env.space import NUM_ARCHS
@@ -86,7 +86,7 @@ SOURCES = {
         "Params and FLOPs computed from the NB201 network definition",
         "",
         NB201,
-        "Exact: equal to the official per-architecture figures (nb201_env.costs).",
+        "Exact: equal to the official per-architecture figures (nb201_env.complexity).",
         license="computed by nb201_env (MIT)",
     ),
 }
@@ -177,8 +177,8 @@ def _times(writer: StoreWriter, folder: Path) -> None:
 def _stats(writer: StoreWriter, folder: Path) -> None:
     indices = np.arange(NUM_ARCHS)
     for dataset in DATASETS:
-        writer.add_stat(StatKey("params_mb", dataset), "analytic", "MB")[:] = costs.params_mb(indices, dataset)
-        writer.add_stat(StatKey("flops_m", dataset), "analytic", "MFLOPs")[:] = costs.flops_m(indices, dataset)
+        writer.add_stat(StatKey("params_mb", dataset), "analytic", "MB")[:] = complexity.params_mb(indices, dataset)
+        writer.add_stat(StatKey("flops_m", dataset), "analytic", "MFLOPs")[:] = complexity.flops_m(indices, dataset)
     with open(folder / LATENCY) as fh:
         devices = [c for c in fh.readline().strip().split(",") if c not in ("arch_index", "arch_str")]
     latency = read_columns(folder / LATENCY, devices)

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from nb201_env import costs
+from nb201_env import complexity
 from nb201_env.isomorphism import class_ids, representatives
 from nb201_env.names import NUM_CLASSES, check_choice
 from nb201_env.space import NUM_ARCHS
@@ -209,8 +209,8 @@ def write_table(config: TableConfig, runs: list[dict[str, Any]], num_classes: in
         classes = num_classes or NUM_CLASSES[dataset]
         res = recipe.resolution or (16 if dataset == "ImageNet16-120" else 32)
         writer.add_source("proxy-analytic", Source("Params and FLOPs of the proxy network, computed exactly"))
-        params = costs.param_count(every, classes, recipe.channels, recipe.cells_per_stage) / 1e6
-        flops = costs.flop_count(every, classes, res, recipe.channels, recipe.cells_per_stage) / 1e6
+        params = complexity.param_count(every, classes, recipe.channels, recipe.cells_per_stage) / 1e6
+        flops = complexity.flop_count(every, classes, res, recipe.channels, recipe.cells_per_stage) / 1e6
         writer.add_stat(StatKey("params_mb", dataset), "proxy-analytic", "MB")[:] = params
         writer.add_stat(StatKey("flops_m", dataset), "proxy-analytic", "MFLOPs")[:] = flops
         return writer.commit()

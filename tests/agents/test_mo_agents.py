@@ -18,7 +18,7 @@ def test_agent_spends_the_budget_and_the_env_keeps_the_front_of_its_evaluations(
     result = agent.search(env, agent.Args(), seed=1)
     unwrapped = env.unwrapped
     assert unwrapped.clock.exhausted and result.settings["objectives"] == list(OBJECTIVES)
-    traj = unwrapped.session.trajectory.as_arrays()
+    traj = unwrapped.runs.trajectory().as_arrays()
     assert np.array_equal(result.archs, traj["arch"]) and result.evaluations > 50
     front = set(unwrapped.front.archs.tolist())
     assert front <= set(result.archs.tolist()) and len(front) >= 3

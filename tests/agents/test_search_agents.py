@@ -26,7 +26,7 @@ def _agent(name: str):
 def _check_trajectory(result, env, budget: float, rule: str) -> None:
     """The result is the env's own record of the run, ended by the budget under ``rule``."""
     unwrapped = env.unwrapped
-    traj = unwrapped.session.trajectory.as_arrays()
+    traj = unwrapped.runs.trajectory().as_arrays()
     assert result.evaluations == len(traj["arch"]) > 0
     assert np.array_equal(result.archs, traj["arch"]) and np.array_equal(result.times, traj["time"])
     assert np.array_equal(result.valid_accuracy, traj["valid_accuracy"])

@@ -7,12 +7,13 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from nb201_env.envs.base import SearchEnv
 from nb201_env.masks import mask_after
-from nb201_env.search_env import SearchEnv
-from nb201_env.space import NUM_EDGES, NUM_OPS
-from nb201_env.validate import check_op
+from nb201_env.space import NUM_EDGES, NUM_OPS, check_op, index_of_ops, prefix_code
 
 UNSET = NUM_OPS  # observation value of an edge whose op is not chosen yet
+
+__all__ = ["UNSET", "NASBench201Env"]
 
 
 class NASBench201Env(SearchEnv):
@@ -49,19 +50,37 @@ class NASBench201Env(SearchEnv):
     Afterwards every episode ends with truncated=True, reward 0 and ``info["budget_exhausted"]``.
 
     ## Info
-    Final step: ``benchmark`` (the store's name, e.g. ``nb201-proxy-cifar10`` for the bundled proxy table, or
-    the evaluator kind), ``arch`` (official index), ``evaluated``, ``repeat``, ``valid_accuracy``, ``cost`` (s),
-    ``clock``, ``remaining``, ``budget_exhausted``, ``evaluations``, ``best_arch``, ``best_valid_accuracy``,
+    Final step (the keys of :data:`nb201_env.INFO_KEYS`): ``benchmark`` (the store's name, ``nb201-public`` by
+    default, or the evaluator kind), ``arch`` (official index), ``epoch`` (0-based epoch of the signal),
+    ``evaluated``, ``repeat``, ``valid_accuracy`` (``None`` when not evaluated), ``cost`` (s), ``clock``,
+    ``remaining``, ``budget_exhausted``, ``evaluations``, ``best_arch``, ``best_valid_accuracy``,
     ``best_cost``; ``test_accuracy`` only with ``report_test=True``. ``action_mask`` on every step with
     ``action_mask=True``. ``env.unwrapped.describe()`` says what the signal and cost are.
 
     ## Arguments
-    ``render_mode`` (``"ansi"`` or ``"rgb_array"``), ``config`` (an :class:`~nb201_env.config.EnvConfig`) or
-    its fields as keywords (``protocol``, ``dataset``, ``schedule``, ``epoch``, ``seed_policy``, ``seed``,
-    ``budget``, ``budget_rule``, ``charge_repeats``, ``report_test``, ``action_mask``, ``store``),
-    ``benchmark`` (an open :class:`~nb201_env.benchmark.Benchmark`), ``evaluator`` (any
-    :class:`~nb201_env.evaluators.Evaluator`, e.g. real training), ``reward`` (any
-    :class:`~nb201_env.rewards.Reward`).
+    ``render_mode`` (``"ansi"`` or ``"rgb_array"``), ``config`` (an :class:`~nb201_env.EnvConfig`) or its
+    fields as keywords (:data:`nb201_env.config.ENV_FIELDS`: ``protocol``, ``budget``, ``budget_rule``,
+    ``charge_repeats``, ``report_test``, ``action_mask``, ``store``, and the signal's ``dataset``,
+    ``schedule``, ``epoch``, ``seed_policy``, ``seed``, ``test_schedule``), ``benchmark`` (an open
+    :class:`~nb201_env.Benchmark`), ``evaluator`` (any :class:`~nb201_env.Evaluator`, e.g. real training;
+    the signal's fields and ``store`` are then refused), ``reward`` (any :class:`~nb201_env.Reward`).
+
+    ## Vectorized
+    ``gymnasium.make_vec("NASBench201-v0", num_envs=n)`` returns the native
+    :class:`~nb201_env.envs.vector.NASBench201VectorEnv`: ``n`` search runs stepped with array operations,
+    the same rules and ``info`` keys (arrays with ``_key`` masks), ``SAME_STEP`` autoreset with
+    ``info["final_obs"]`` and ``info["final_info"]`` as Gymnasium's own vector environments.
+
+    ## Examples
+    >>> import gymnasium as gym, nb201_env
+    >>> env = gym.make("NASBench201-v0", protocol="nb201")  # the bundled nb201-public unless configured
+    >>> obs, info = env.reset(seed=0)
+    >>> for op in [3, 3, 3, 1, 3, 2]:  # one op per edge, official order
+    ...     obs, reward, terminated, truncated, info = env.step(op)
+    >>> info["arch"], info["valid_accuracy"], terminated
+    (6111, 84.384, True)
+    >>> round(info["clock"], 1), info["benchmark"]
+    (174.7, 'nb201-public')
 
     ## Version History
     * v0: initial version.
@@ -73,7 +92,6 @@ class NASBench201Env(SearchEnv):
         self.observation_space = gym.spaces.MultiDiscrete([NUM_OPS + 1] * NUM_EDGES + [NUM_EDGES + 1])
         self._obs = np.zeros(NUM_EDGES + 1, dtype=np.int64)
         self._ops: list[int] = []
-        self._code = 0
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
         """Start the next episode (and a new search run when seeded or asked)."""
@@ -81,7 +99,6 @@ class NASBench201Env(SearchEnv):
         self._obs[:NUM_EDGES] = UNSET
         self._obs[NUM_EDGES] = 0
         self._ops = []
-        self._code = 0
         info = {"action_mask": self.action_masks()} if self.config.action_mask else {}
         return self._obs.copy(), info
 
@@ -90,22 +107,21 @@ class NASBench201Env(SearchEnv):
         position = len(self._ops)
         if position >= NUM_EDGES:
             return np.ones(NUM_OPS, dtype=bool)
-        return mask_after(self._code, position)
+        return mask_after(prefix_code(self._ops), position)
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Choose the op of the current edge; evaluate the cell after the sixth choice."""
         position = len(self._ops)
         if position >= NUM_EDGES:
             raise RuntimeError("the cell is complete: call reset() to start the next episode")
-        op = action if type(action) is int and 0 <= action < NUM_OPS else check_op(action, NUM_OPS)
+        op = action if type(action) is int and 0 <= action < NUM_OPS else check_op(action)
         self._ops.append(op)
-        self._code = self._code * NUM_OPS + op
         self._obs[position] = op
         self._obs[NUM_EDGES] = position + 1
         if position + 1 < NUM_EDGES:
             info = {"action_mask": self.action_masks()} if self.config.action_mask else {}
             return self._obs.copy(), 0.0, False, False, info
-        reward, terminated, truncated, info = self._finish(self._code)
+        reward, terminated, truncated, info = self._finish(index_of_ops(self._ops))
         if self.config.action_mask:
             info["action_mask"] = np.ones(NUM_OPS, dtype=bool)
         return self._obs.copy(), reward, terminated, truncated, info

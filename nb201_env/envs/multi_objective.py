@@ -1,7 +1,7 @@
 """``NASBench201-MO-v0`` and ``NASBench201-MO-OneShot-v0``: the search envs with a vector reward (MO-Gymnasium API).
 
 The search run, its clock, budget and ``info`` are those of the single-objective envs (the same
-:class:`~nb201_env.search_env.SearchEnv` session); only the reward becomes a vector of the chosen objectives
+:class:`~nb201_env.search_runs.SearchRuns` accounting); only the reward becomes a vector of the chosen objectives
 and the run keeps its Pareto front. Costs are per-architecture stats of the benchmark store: ``params_mb``
 and ``flops_m`` of the searched network (the validation split's dataset, e.g. ``cifar10-valid``),
 ``latency_s`` where held, and ``latency_ms/<device>`` for each device the store holds.
@@ -15,9 +15,9 @@ import gymnasium as gym
 import numpy as np
 
 from nb201_env.benchmark import Benchmark
-from nb201_env.env import NASBench201Env
+from nb201_env.envs.oneshot import NASBench201OneShotEnv
+from nb201_env.envs.sequential import NASBench201Env
 from nb201_env.names import VALIDATION_OF
-from nb201_env.oneshot import NASBench201OneShotEnv
 from nb201_env.pareto import ParetoFront
 from nb201_env.store.schema import StatKey
 
@@ -83,7 +83,7 @@ class MultiObjectiveMixin:
         if "reward" in kwargs:
             raise ValueError("the multi-objective envs reward the objective vector: choose objectives=..., not reward=")
         super().__init__(render_mode, **kwargs)  # type: ignore[call-arg]
-        bench = getattr(self.session.evaluator, "bench", None)  # type: ignore[attr-defined]
+        bench = getattr(self.runs.evaluator, "bench", None)  # type: ignore[attr-defined]
         if not isinstance(bench, Benchmark):
             raise TypeError("the multi-objective envs read costs from a benchmark store: use the tabular evaluator")
         dataset = self.config.dataset  # type: ignore[attr-defined]
@@ -103,11 +103,11 @@ class MultiObjectiveMixin:
 
     def _start(self, seed: int | None, options: dict[str, Any] | None) -> None:
         super()._start(seed, options)  # type: ignore[misc]
-        if not self.session.trajectory.archs:  # type: ignore[attr-defined]  # a new search run
+        if self.runs.evaluations[0] == 0:  # type: ignore[attr-defined]  # a new search run
             self.front.clear()
 
-    def _finish(self, code: int, epoch: int | None = None) -> tuple[np.ndarray, bool, bool, dict[str, Any]]:
-        _, terminated, truncated, info = super()._finish(code, epoch)  # type: ignore[misc]
+    def _finish(self, arch: int, epoch: int | None = None) -> tuple[np.ndarray, bool, bool, dict[str, Any]]:
+        _, terminated, truncated, info = super()._finish(arch, epoch)  # type: ignore[misc]
         vector = np.zeros(len(self.objectives), dtype=np.float32)
         if info.get("evaluated"):
             arch = info["arch"]
@@ -116,7 +116,7 @@ class MultiObjectiveMixin:
             }
             vector[:] = [values[n] * 0.01 if n == ACCURACY else -values[n] for n in self.objectives]
             info["objectives"] = values
-            if info["epoch"] == self.session.full_epoch:  # type: ignore[attr-defined]  # full fidelity only
+            if info["epoch"] == self.runs.full_epoch:  # type: ignore[attr-defined]  # full fidelity only
                 self.front.add(vector, arch)
         info["pareto_archs"] = self.front.archs.copy()
         info["pareto_front"] = self.front.points.astype(np.float32)
@@ -134,7 +134,7 @@ class NASBench201MOEnv(MultiObjectiveMixin, NASBench201Env):
     """Build a cell edge by edge; the finished cell is rewarded with a vector of objectives.
 
     ## Description
-    ``NASBench201-v0`` (see :class:`~nb201_env.env.NASBench201Env`) with the MO-Gymnasium reward API: the
+    ``NASBench201-v0`` (see :class:`~nb201_env.envs.sequential.NASBench201Env`) with the MO-Gymnasium reward API: the
     same search run, clock, budget rules and ``info``; the reward is a ``numpy`` vector and ``reward_space``
     describes it. Works with ``mo_gymnasium.make`` and its wrappers (e.g. ``LinearReward``).
 
@@ -163,7 +163,7 @@ class NASBench201MOOneShotEnv(MultiObjectiveMixin, NASBench201OneShotEnv):
     """Pick a whole cell per step; it is rewarded with a vector of objectives.
 
     ## Description
-    ``NASBench201-OneShot-v0`` (see :class:`~nb201_env.oneshot.NASBench201OneShotEnv`, including
+    ``NASBench201-OneShot-v0`` (see :class:`~nb201_env.envs.oneshot.NASBench201OneShotEnv`, including
     ``fidelities``) with the vector reward, ``reward_space``, ``info`` and ``objectives`` argument of
     :class:`NASBench201MOEnv`. Only full-fidelity evaluations enter the Pareto front.
 

@@ -64,7 +64,7 @@ class RecordView:
             e = self.epoch_position(epoch)  # checks the type; raises with the epochs held
         if self._single:
             if not (seed is MEAN or seed == MEAN or isinstance(seed, np.random.Generator)):
-                self._check_seed(seed)
+                self.check_seed(seed)
             v = float(self.array[index, 0, e])
         elif seed is MEAN or (isinstance(seed, str) and seed == MEAN):
             v = float(self.mean_at(e)[index])
@@ -73,7 +73,7 @@ class RecordView:
             n = int(counts[index])
             v = float(self.array[index, order[index, int(seed.integers(n))], e]) if n else math.nan
         else:
-            v = float(self.array[index, self._check_seed(seed), e])
+            v = float(self.array[index, self.check_seed(seed), e])
         if v != v:
             raise MissingValueError(self._missing_message(index, epoch, seed))
         return v
@@ -83,7 +83,7 @@ class RecordView:
         e = self.epoch_position(epoch)
         if self._single:
             if not (isinstance(seed, np.random.Generator) or seed == MEAN):
-                self._check_seed(seed)
+                self.check_seed(seed)
             return self.array[indices, 0, e]
         if isinstance(seed, np.random.Generator):
             counts, order = self.draw_tables(e)
@@ -94,9 +94,10 @@ class RecordView:
             return np.where(n > 0, out, np.nan)
         if isinstance(seed, str) and seed == MEAN:
             return self.mean_at(e)[indices]
-        return self.array[indices, self._check_seed(seed), e]
+        return self.array[indices, self.check_seed(seed), e]
 
-    def _check_seed(self, seed: object) -> int:
+    def check_seed(self, seed: object) -> int:
+        """Return the array position of a named seed, or raise naming the seeds this record holds."""
         if isinstance(seed, str):
             if seed == MEAN:
                 return 0

@@ -3,7 +3,7 @@ import bz2
 import numpy as np
 import pytest
 
-from nb201_env import costs
+from nb201_env import complexity
 from nb201_env.names import DATASETS
 from nb201_env.space import NUM_ARCHS
 
@@ -25,8 +25,8 @@ def test_params_and_flops_equal_the_official_figures():
     for index, record in _official_sample():
         for hp in ("12", "200"):
             for (dataset, _seed), result in record[hp]["all_results"].items():
-                assert costs.params_mb(index, dataset) == float(result["params"])
-                assert costs.flops_m(index, dataset) == pytest.approx(float(result["flop"]), rel=1e-12)
+                assert complexity.params_mb(index, dataset) == float(result["params"])
+                assert complexity.flops_m(index, dataset) == pytest.approx(float(result["flop"]), rel=1e-12)
                 checked += 1
     assert checked >= 3 * 2 * 5
 
@@ -34,12 +34,12 @@ def test_params_and_flops_equal_the_official_figures():
 def test_vectorized_counts_match_scalar_and_grow_with_convs():
     idx = np.arange(NUM_ARCHS)
     for dataset in DATASETS:
-        params = costs.params_mb(idx, dataset)
-        flops = costs.flops_m(idx, dataset)
+        params = complexity.params_mb(idx, dataset)
+        flops = complexity.flops_m(idx, dataset)
         assert params.shape == flops.shape == (NUM_ARCHS,)
-        assert params[123] == costs.params_mb(123, dataset)
+        assert params[123] == complexity.params_mb(123, dataset)
     # ImageNet16-120 has a quarter of the spatial positions of CIFAR
-    assert costs.flop_count(0, 120, 16) < costs.flop_count(0, 120, 32) / 3.9
+    assert complexity.flop_count(0, 120, 16) < complexity.flop_count(0, 120, 32) / 3.9
 
 
 def test_network_without_parametric_ops_has_only_the_skeleton():
@@ -54,9 +54,9 @@ def test_network_without_parametric_ops_has_only_the_skeleton():
         + 128
         + 650
     )
-    assert int(costs.param_count(empty)) == skeleton
+    assert int(complexity.param_count(empty)) == skeleton
 
 
 def test_unknown_dataset_is_refused():
     with pytest.raises(ValueError, match="unknown dataset 'mnist'.*cifar10"):
-        costs.params_mb(0, "mnist")
+        complexity.params_mb(0, "mnist")

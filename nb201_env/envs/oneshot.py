@@ -7,8 +7,10 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from nb201_env.search_env import SearchEnv
-from nb201_env.space import NUM_EDGES, NUM_OPS
+from nb201_env.envs.base import SearchEnv
+from nb201_env.space import NUM_EDGES, NUM_OPS, check_ops, index_of_ops
+
+__all__ = ["NASBench201OneShotEnv"]
 
 
 class NASBench201OneShotEnv(SearchEnv):
@@ -17,7 +19,7 @@ class NASBench201OneShotEnv(SearchEnv):
     ## Description
     Each episode is a single step: the action is a complete architecture, which is evaluated by the
     injected evaluator and charged to the simulated clock, exactly as the last step of ``NASBench201-v0``
-    (same config, rules and ``info``; see :class:`~nb201_env.env.NASBench201Env`). One env instance is one
+    (same config, rules and ``info``; see :class:`~nb201_env.envs.sequential.NASBench201Env`). One env instance is one
     search run.
 
     ## Action Space
@@ -40,7 +42,12 @@ class NASBench201OneShotEnv(SearchEnv):
     ``"nb201"``/``"nats"`` rules of :class:`~nb201_env.clock.SimulatedClock`).
 
     ## Arguments
-    As :class:`~nb201_env.env.NASBench201Env` (``action_mask`` is not used: the action is a whole cell).
+    As :class:`~nb201_env.envs.sequential.NASBench201Env` (``action_mask`` is not used: the action is a whole
+    cell), plus ``fidelities``.
+
+    ## Vectorized
+    ``gymnasium.make_vec("NASBench201-OneShot-v0", num_envs=n)`` returns the native
+    :class:`~nb201_env.envs.vector.NASBench201OneShotVectorEnv` (without ``fidelities``).
 
     ## Version History
     * v0: initial version.
@@ -55,9 +62,9 @@ class NASBench201OneShotEnv(SearchEnv):
         self._last_ops: list[int | None] = [None] * NUM_EDGES
 
     def _observation(self) -> np.ndarray:
-        s = self.session
-        spent = 0.0 if s.clock.budget is None else min(1.0, s.clock.elapsed / s.clock.budget)
-        best = max(0.0, s.best_accuracy) * 0.01 if s.best_index >= 0 else 0.0
+        runs = self.runs
+        spent = min(1.0, float(runs.elapsed[0]) / runs.budget)  # 0 without a budget (inf)
+        best = max(0.0, float(runs.best_accuracy[0])) * 0.01 if runs.best_arch[0] >= 0 else 0.0
         return np.array([spent, min(1.0, best)], dtype=np.float32)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
@@ -66,23 +73,24 @@ class NASBench201OneShotEnv(SearchEnv):
         return self._observation(), {}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        """Evaluate the cell given by the six op ids."""
-        ops = np.asarray(action)
+        """Evaluate the cell given by the six op ids (and the fidelity index, with ``fidelities``)."""
         fidelities = self.config.fidelities
         epoch = None
         if fidelities is not None:
-            if ops.shape != (NUM_EDGES + 1,) or ops.dtype.kind not in "iu" or not 0 <= ops[-1] < len(fidelities):
+            action = np.asarray(action)
+            if (
+                action.shape != (NUM_EDGES + 1,)
+                or action.dtype.kind not in "iu"
+                or not 0 <= action[-1] < len(fidelities)
+            ):
                 raise ValueError(
                     f"invalid action {action!r}; expected {NUM_EDGES} op ids in 0..{NUM_OPS - 1} and a fidelity "
                     f"index in 0..{len(fidelities) - 1} (epochs {list(fidelities)})"
                 )
-            epoch, ops = fidelities[int(ops[-1])], ops[:NUM_EDGES]
-        if ops.shape != (NUM_EDGES,) or ops.dtype.kind not in "iu" or ops.min() < 0 or ops.max() >= NUM_OPS:
-            raise ValueError(f"invalid action {action!r}; expected {NUM_EDGES} op ids in 0..{NUM_OPS - 1}")
-        o = ops.tolist()
-        code = ((((o[0] * 5 + o[1]) * 5 + o[2]) * 5 + o[3]) * 5 + o[4]) * 5 + o[5]
-        reward, terminated, truncated, info = self._finish(code, epoch)
-        self._last_ops = o
+            epoch, action = fidelities[int(action[-1])], action[:NUM_EDGES]
+        ops = check_ops(action, "action")
+        reward, terminated, truncated, info = self._finish(index_of_ops(ops), epoch)
+        self._last_ops = list(ops)
         return self._observation(), reward, terminated, truncated, info
 
     def render(self) -> str | np.ndarray | None:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from nb201_env.costs import flops_m, params_mb
+from nb201_env.complexity import flops_m, params_mb
 from nb201_env.importers import pickle_splice
 from nb201_env.names import DATASETS, NUM_CLASSES
 from nb201_env.space import NUM_ARCHS, arch_str
