@@ -9,6 +9,7 @@ by :meth:`Evaluator.test_accuracy`, which search code must not call.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -120,15 +121,16 @@ class TabularEvaluator:
         self._e = c.schedule - 1 if c.epoch is None else c.epoch
         # with one recorded value per architecture every policy reads the same number: repeats need no memo
         self.deterministic = c.seed_policy != "random" or self._acc.array.shape[1] == 1
+        self._drawn = c.seed_policy == "random"
         self._fixed_seed: Any = MEAN if c.seed_policy == "mean" else c.seed
+        self._validation = functools.partial(bench.validation, dataset=c.dataset, schedule=c.schedule, epoch=c.epoch)
 
     def _seed(self, rng: np.random.Generator) -> Any:
-        return rng if self.config.seed_policy == "random" else self._fixed_seed
+        return rng if self._drawn else self._fixed_seed
 
     def evaluate(self, index: int, rng: np.random.Generator) -> Evaluation:
         """Return the recorded validation accuracy and the simulated cost of one architecture."""
-        c = self.config
-        return self.bench.validation(index, c.dataset, schedule=c.schedule, epoch=c.epoch, seed=self._seed(rng))
+        return self._validation(index, seed=rng if self._drawn else self._fixed_seed)
 
     def evaluate_many(self, indices: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Return recorded validation accuracies and simulated costs of many architectures (NaN if missing)."""

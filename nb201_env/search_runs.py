@@ -116,6 +116,7 @@ class SearchRuns:
         self._needs_memo = not getattr(evaluator, "deterministic", False)
         self._keep = keep_trajectories
         self._rows = np.arange(self.n)
+        self._offsets = self._rows * NUM_ARCHS  # row r's entries in a flattened (n, 15625) table: flat indexing is fast
         self.elapsed = np.zeros(self.n)
         self.exhausted = np.zeros(self.n, dtype=bool)
         self.evaluations = np.zeros(self.n, dtype=np.int64)
@@ -174,7 +175,7 @@ class SearchRuns:
             accuracy, cost = self.evaluator.evaluate(arch, rng)
         else:
             accuracy, cost = self.evaluator.evaluate_at(arch, e, rng)  # type: ignore[attr-defined]
-        return accuracy, (0.0 if repeat and not self.charge_repeats else cost), repeat
+        return float(accuracy), (0.0 if repeat and not self.charge_repeats else float(cost)), repeat
 
     def settle_one(
         self,
@@ -189,21 +190,20 @@ class SearchRuns:
     ) -> tuple[float, dict[str, Any]]:
         """Charge a looked-up evaluation that started at ``start`` (default: the run's clock); return (reward, info)."""
         e = self.full_epoch if epoch is None else epoch
-        begun = float(self.elapsed[row]) if start is None else start
-        counted = self._account(row, arch, e, accuracy, cost, repeat, begun)
-        if counted and self._keep:
-            t = self._trajectories[row]
-            t.times.append(float(self.elapsed[row]))
-            t.archs.append(arch)
-            t.accuracies.append(accuracy)
-            t.epochs.append(e)
-        info = self._info(row, arch, e, counted, repeat, accuracy, cost)
-        info = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in info.items()}
-        if not counted:
-            info["valid_accuracy"] = None
-        if self.report_test and counted:
-            info["test_accuracy"] = self.evaluator.test_accuracy(arch)
-        return (float(self.reward(accuracy, arch)) if counted else 0.0), info
+        info = self._account(row, arch, e, accuracy, cost, repeat, self.elapsed.item(row) if start is None else start)
+        counted = info["evaluated"]
+        if counted:
+            if self._keep:
+                t = self._trajectories[row]
+                t.times.append(info["clock"])
+                t.archs.append(arch)
+                t.accuracies.append(accuracy)
+                t.epochs.append(e)
+            if self.report_test:
+                info["test_accuracy"] = self.evaluator.test_accuracy(arch)
+            return float(self.reward(accuracy, arch)), info
+        info["valid_accuracy"] = None
+        return 0.0, info
 
     def evaluate_one(
         self, row: int, arch: int, rng: np.random.Generator, epoch: int | None = None
@@ -221,22 +221,24 @@ class SearchRuns:
 
     def evaluate(self, archs: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
         """Evaluate one architecture per run at full fidelity; return (rewards, info arrays)."""
-        rows, e = self._rows, self.full_epoch
+        e = self.full_epoch
         accuracy, cost = self.evaluator.evaluate_many(archs, rng)
         accuracy = np.asarray(accuracy, dtype=np.float64)
         cost = np.asarray(cost, dtype=np.float64)
         live = ~self.exhausted
-        missing = live & (np.isnan(accuracy) | np.isnan(cost))
-        if missing.any():
-            self.evaluator.evaluate(int(archs[missing][0]), rng)  # raises MissingValueError with the details
+        if np.isnan(accuracy.sum() + cost.sum()):  # one reduction finds a missing value; then name it
+            missing = live & (np.isnan(accuracy) | np.isnan(cost))
+            if missing.any():
+                self.evaluator.evaluate(int(archs[missing][0]), rng)  # raises MissingValueError with the details
         seen, memo = self._tables(e)
-        repeat = seen[rows, archs] & live
+        flat = self._offsets + archs
+        repeat = seen.reshape(-1)[flat] & live
         if not self.charge_repeats:
             cost = cost * (repeat ^ True)
             if memo is not None:
-                accuracy = np.where(repeat, memo[rows, archs], accuracy)
-        counted = self._account(rows, archs, e, accuracy, cost, repeat, self.elapsed.copy())
-        info = self._info(rows, archs, e, counted, repeat, accuracy, cost)
+                accuracy = np.where(repeat, memo.reshape(-1)[flat], accuracy)
+        info = self._account(slice(None), archs, e, accuracy, cost, repeat, self.elapsed.copy())
+        counted = info["evaluated"]
         if self.report_test:
             info["test_accuracy"] = np.array(
                 [self.evaluator.test_accuracy(int(a)) if c else math.nan for a, c in zip(archs, counted)]
@@ -246,29 +248,38 @@ class SearchRuns:
 
     # -- the rules, once -----------------------------------------------------------------------------------
 
-    def _account(self, rows: Any, arch: Any, epoch: int, accuracy: Any, cost: Any, repeat: Any, start: Any) -> Any:
-        """Charge the clock, remember first results, count and update the incumbent; return ``counted``."""
-        counted, self.elapsed[rows], self.exhausted[rows] = settle(
-            self.budget, self.rule, self.elapsed[rows], self.exhausted[rows], start, cost
-        )
-        seen, memo = self._tables(epoch)
-        fresh = counted & (repeat ^ True)
-        seen[rows, arch] = seen[rows, arch] | fresh
-        if memo is not None:
-            memo[rows, arch] = _pick(fresh, accuracy, memo[rows, arch])
-        self.evaluations[rows] += counted
-        better = counted & (epoch == self.full_epoch) & (accuracy > self.best_accuracy[rows])
-        self.best_arch[rows] = _pick(better, arch, self.best_arch[rows])
-        self.best_accuracy[rows] = _pick(better, accuracy, self.best_accuracy[rows])
-        self.best_cost[rows] = _pick(better, cost, self.best_cost[rows])
-        return counted
-
-    def _info(
-        self, rows: Any, arch: Any, epoch: int, counted: Any, repeat: Any, accuracy: Any, cost: Any
+    def _account(
+        self, rows: Any, arch: Any, epoch: int, accuracy: Any, cost: Any, repeat: Any, start: Any
     ) -> dict[str, Any]:
-        """Return the ``info`` of evaluations just accounted (keys: :data:`INFO_KEYS`)."""
-        clock = self.elapsed[rows]
-        return {
+        """Charge the clock, remember first results, count and update the incumbent; return the ``info``.
+
+        ``rows`` is one run (an int: the state is read as Python scalars, fast for one evaluation) or every
+        run (``slice(None)``: arrays); the rules below read the same either way.
+        """
+        if isinstance(rows, int):  # Python scalars: a numpy scalar costs several times more per operation
+            elapsed, exhausted, evaluations = (
+                self.elapsed.item(rows),
+                self.exhausted.item(rows),
+                self.evaluations.item(rows),
+            )
+            best_arch, best_accuracy, best_cost = (
+                self.best_arch.item(rows),
+                self.best_accuracy.item(rows),
+                self.best_cost.item(rows),
+            )
+        else:
+            elapsed, exhausted, evaluations = self.elapsed[rows], self.exhausted[rows], self.evaluations[rows]
+            best_arch, best_accuracy, best_cost = self.best_arch[rows], self.best_accuracy[rows], self.best_cost[rows]
+        counted, elapsed, exhausted = settle(self.budget, self.rule, elapsed, exhausted, start, cost)
+        better = counted & (epoch == self.full_epoch) & (accuracy > best_accuracy)
+        if isinstance(better, np.ndarray) or better:
+            best_arch = _pick(better, arch, best_arch)
+            best_accuracy = _pick(better, accuracy, best_accuracy)
+            best_cost = _pick(better, cost, best_cost)
+            self.best_arch[rows], self.best_accuracy[rows], self.best_cost[rows] = best_arch, best_accuracy, best_cost
+        evaluations = evaluations + counted
+        self.elapsed[rows], self.exhausted[rows], self.evaluations[rows] = elapsed, exhausted, evaluations
+        info = {
             "benchmark": self.benchmark,
             "arch": arch,
             "epoch": epoch,
@@ -276,11 +287,23 @@ class SearchRuns:
             "repeat": repeat,
             "valid_accuracy": _pick(counted, accuracy, math.nan),
             "cost": cost * counted,
-            "clock": clock,
-            "remaining": np.maximum(0.0, self.budget - clock),
-            "budget_exhausted": self.exhausted[rows],
-            "evaluations": self.evaluations[rows],
-            "best_arch": self.best_arch[rows],
-            "best_valid_accuracy": self.best_accuracy[rows],
-            "best_cost": self.best_cost[rows],
+            "clock": elapsed,
+            "remaining": _pick(elapsed < self.budget, self.budget - elapsed, 0.0),
+            "budget_exhausted": exhausted,
+            "evaluations": evaluations,
+            "best_arch": best_arch,
+            "best_valid_accuracy": best_accuracy,
+            "best_cost": best_cost,
         }
+        fresh = counted & (repeat ^ True)  # the first result of an architecture in its run is kept
+        seen, memo = self._tables(epoch)
+        if isinstance(fresh, np.ndarray):
+            at = (self._offsets + arch)[fresh]
+            seen.reshape(-1)[at] = True
+            if memo is not None:
+                memo.reshape(-1)[at] = accuracy[fresh]
+        elif fresh:
+            seen[rows, arch] = True
+            if memo is not None:
+                memo[rows, arch] = accuracy
+        return info

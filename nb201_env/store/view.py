@@ -84,7 +84,7 @@ class RecordView:
         if self._single:
             if not (isinstance(seed, np.random.Generator) or seed == MEAN):
                 self.check_seed(seed)
-            return self.array[indices, 0, e]
+            return self.mean_at(e)[indices]  # with one value per architecture the mean is that value
         if isinstance(seed, np.random.Generator):
             counts, order = self.draw_tables(e)
             idx = np.asarray(indices)
