@@ -128,6 +128,19 @@ def _make_optimizer(model: torch.nn.Module, recipe: Recipe, device: torch.device
         return torch.optim.SGD(model.parameters(), lr=recipe.lr, foreach=device.type == "cuda", **kwargs)
 
 
+def check_run(splits: Splits, recipe: Recipe, test: bool | str) -> None:
+    """Raise ``ValueError`` unless the splits can train this recipe (validation split, prepared for it)."""
+    if test not in (False, True, "all"):
+        raise ValueError(f"test must be False, True or 'all', got {test!r}")
+    if splits.valid is None:
+        raise ValueError(f"dataset {splits.dataset!r} has no validation split; train on 'cifar10-valid' for a signal")
+    if splits.prepared_for != recipe.data_key():  # else results would be cached under a recipe they did not use
+        raise ValueError(
+            f"splits were prepared for (resolution, train/valid/test subsets, subset seed) = {splits.prepared_for}, "
+            f"but the recipe asks for {recipe.data_key()}: call prepare(splits, recipe) first"
+        )
+
+
 def train(
     index: int,
     splits: Splits,
@@ -142,16 +155,8 @@ def train(
     test split only when ``test`` is true, after the last epoch, or after every epoch with ``test="all"``
     (learning curves for tables; never used as a search signal).
     """
-    if test not in (False, True, "all"):
-        raise ValueError(f"test must be False, True or 'all', got {test!r}")
+    check_run(splits, recipe, test)
     runtime = runtime or Runtime()
-    if splits.valid is None:
-        raise ValueError(f"dataset {splits.dataset!r} has no validation split; train on 'cifar10-valid' for a signal")
-    if splits.prepared_for != recipe.data_key():  # else results would be cached under a recipe they did not use
-        raise ValueError(
-            f"splits were prepared for (resolution, train/valid/test subsets, subset seed) = {splits.prepared_for}, "
-            f"but the recipe asks for {recipe.data_key()}: call prepare(splits, recipe) first"
-        )
     device = runtime.resolve_device()
     autocast = runtime.autocast_dtype(device)
     resolution = splits.train.images.shape[-1]
