@@ -40,6 +40,7 @@ from nb201_env.training.trainer import (
     _to_device,
     check_run,
     evaluate,
+    run_info,
 )
 
 log = logging.getLogger(__name__)
@@ -230,23 +231,9 @@ def train_many(
     spent = [sum(curves["ts"][i]) + sum(curves["es"][i]) + sum(curves["s"][i]) for i in range(k)]
     results = []
     for i, index in enumerate(indices):
-        info = {
-            "device": str(device),
-            "precision": str(opt["autocast"]).replace("torch.", "") if opt["autocast"] else "float32",
-            "threads": threads,
-            "cpu_seconds": cpu_seconds * spent[i] / max(sum(spent), 1e-12),
-            "torch": torch.__version__,
-            "channels_last": runtime.channels_last,
-            "deterministic": runtime.deterministic,
-            "compile": runtime.compile,
-            "train_images": n,
-            "valid_images": len(valid_x),
-            "resolution": resolution,
-            "split_source": splits.split_source,
-            "archs_per_step": k,
-            "stacking": stacking,
-            "seconds": SECONDS[stacking],
-        }
+        info = run_info(device, opt["autocast"], threads, runtime, splits)
+        info.update(cpu_seconds=cpu_seconds * spent[i] / max(sum(spent), 1e-12), archs_per_step=k, stacking=stacking)
+        info["seconds"] = SECONDS[stacking]
         tested = bool(curves["acc"][i])
         results.append(
             TrainResult(

@@ -128,6 +128,25 @@ def _make_optimizer(model: torch.nn.Module, recipe: Recipe, device: torch.device
         return torch.optim.SGD(model.parameters(), lr=recipe.lr, foreach=device.type == "cuda", **kwargs)
 
 
+def run_info(
+    device: torch.device, autocast: torch.dtype | None, threads: int, runtime: Runtime, splits: Splits
+) -> dict[str, Any]:
+    """Return the execution facts recorded with a run (``cpu_seconds`` is added by the caller)."""
+    return {
+        "device": str(device),
+        "precision": str(autocast).replace("torch.", "") if autocast else "float32",
+        "threads": threads,
+        "torch": torch.__version__,
+        "channels_last": runtime.channels_last,
+        "deterministic": runtime.deterministic,
+        "compile": runtime.compile,
+        "train_images": len(splits.train),
+        "valid_images": len(splits.valid) if splits.valid is not None else 0,
+        "resolution": splits.train.images.shape[-1],
+        "split_source": splits.split_source,
+    }
+
+
 def check_run(splits: Splits, recipe: Recipe, test: bool | str) -> None:
     """Raise ``ValueError`` unless the splits can train this recipe (validation split, prepared for it)."""
     if test not in (False, True, "all"):
@@ -234,20 +253,8 @@ def train(
             test_seconds = time.perf_counter() - start
         threads = torch.get_num_threads()
     flops = int(costs.flop_count(index, splits.num_classes, resolution, recipe.channels, recipe.cells_per_stage))
-    info = {
-        "device": str(device),
-        "precision": str(autocast).replace("torch.", "") if autocast else "float32",
-        "threads": threads,
-        "cpu_seconds": cpu_seconds,
-        "torch": torch.__version__,
-        "channels_last": runtime.channels_last,
-        "deterministic": runtime.deterministic,
-        "compile": runtime.compile,
-        "train_images": n,
-        "valid_images": len(valid_x),
-        "resolution": resolution,
-        "split_source": splits.split_source,
-    }
+    info = run_info(device, autocast, threads, runtime, splits)
+    info["cpu_seconds"] = cpu_seconds
     return TrainResult(
         index=index,
         dataset=splits.dataset,
