@@ -8,7 +8,8 @@ sample several times (same architectures, so the same mix of costs). Every call 
 (model build, training, a 100-image validation pass): wall seconds, and CPU seconds of this process,
 which other processes on a shared machine disturb much less. Methods alternate within each round; the
 best round is kept. Everything runs in this process with ``--threads`` torch threads; ``--workers 2``
-adds rows with two single-threaded worker processes (wall time only: it needs two free cores).
+adds rows that use both cores: the plain loop with two torch threads, and two single-threaded worker
+processes (wall time only, measured once: it needs two free cores).
 
     python -m benchmarks.perf_batched [--recipes proxy,nb201] [--archs 16] [--ks 1,4,16,64] [--rounds 2]
 """
@@ -107,12 +108,20 @@ def methods(jobs_for: Callable[[int], list[int]], splits: Splits, recipe: Recipe
 
 
 def parallel_rows(jobs: list[int], splits: Splits, recipe: Recipe, ks: list[int]) -> list[tuple[str, int, float]]:
-    """Return (label, jobs, wall s) with two single-threaded worker processes."""
+    """Return (label, jobs, wall s) of the plain loop on two threads and of two single-threaded workers."""
+    import torch
+
     from nb201_env.training.evaluator import TrainingConfig, TrainingEvaluator
     from nb201_env.training.parallel import ProcessPoolBackend
     from nb201_env.training.runtime import Runtime
 
-    rows = []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # torch's default on this 2-core machine
+    try:
+        wall, _ = timed(lambda: [baseline_epochs(a, splits, recipe, 0, 1) for a in jobs])
+    finally:
+        torch.set_num_threads(threads)
+    rows = [("plain loop, 2 threads", len(jobs), wall)]
     for k in [1, *ks]:
         runtime = Runtime(device="cpu", threads=1, eval_epochs="last", archs_per_step=k, stacking="per-arch")
         with ProcessPoolBackend(workers=2, threads_per_worker=1) as pool:
