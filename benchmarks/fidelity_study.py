@@ -59,9 +59,14 @@ RECIPES: dict[str, Recipe] = {
     "r8c16e6-2500": _r(epochs=6, train_subset=2500),
     "r8c8e6": _r(channels=8, epochs=6),
     "r8c16e6": _r(epochs=6),
+    "r8c16e3-b256": _r(batch_size=256),
+    "r8c16e3-crop": _r(crop_padding=1),
+    "r8c16e2-7500": _r(epochs=2, train_subset=7500),
+    "r8c16n2e3-3000": _r(cells_per_stage=2, train_subset=3000),
+    "r16c8e3-b256": _r(resolution=16, channels=8, batch_size=256),
 }
-"""name -> recipe; ``rR cC [nN] eE [-images] [-bB]``: resolution, channels, cells per stage, epochs, train images,
-batch size (default 5,000 images, batch 128)."""
+"""name -> recipe; ``rR cC [nN] eE [-images] [-bB] [-crop]``: resolution, channels, cells per stage, epochs, train
+images, batch size (default 5,000 images, batch 128), random crops (default flips only)."""
 
 
 def make_sample(count: int, seed: int) -> list[tuple[int, int]]:
