@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--cache", required=True, help="the build-table result cache")
     parser.add_argument("--data", required=True, help="the dataset folder the table was built from")
     parser.add_argument("--data-cache", help="decoded-image cache of the build")
-    parser.add_argument("--out", type=Path, default=bundled_store_path())
+    parser.add_argument("--out", type=Path, default=bundled_store_path("nb201-proxy-cifar10"))
     parser.add_argument("--name", default="nb201-proxy-cifar10")
     parser.add_argument("--limit", type=int, help="as given to build-table (trials)")
     parser.add_argument("--data-name", default="CIFAR-10 (the JPEG copy of the training and test sets)")

@@ -1,11 +1,10 @@
-"""Shared helpers of the benchmark scripts: locating ../shared, building the public-figures store, timing."""
+"""Shared helpers of the benchmark scripts: locating ../shared and the public-figures store, timing."""
 
 from __future__ import annotations
 
 import os
 import resource
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,21 +17,11 @@ def shared_root() -> Path:
     return Path(os.environ.get("NB201_SHARED", REPO.parent / "shared"))
 
 
-def public_store(workdir: Path | None = None) -> Path:
-    """Return a store built from ``shared/nb201`` (built once into ``workdir`` or the user cache)."""
-    from nb201_env.importers.shared_figures import build_shared_store
-    from nb201_env.store import Store
+def public_store() -> Path:
+    """Return the bundled ``nb201-public`` store (NB201's public figures; equal to ``nb201 convert shared``)."""
+    from nb201_env.locate import bundled_store_path
 
-    folder = shared_root() / "nb201"
-    if not folder.is_dir():
-        sys.exit(f"shared figures not found at {folder}: set NB201_SHARED to the shared/ folder")
-    base = workdir or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "nb201_env" / "bench"
-    path = base / "public.store"
-    try:
-        Store.open(path)
-    except Exception:
-        build_shared_store(folder, path, overwrite=True)
-    return path
+    return bundled_store_path("nb201-public")
 
 
 def peak_rss_mb() -> float:

@@ -26,7 +26,7 @@ import numpy as np
 
 from benchmarks.common import REPO, shared_root, table
 from benchmarks.rank_fidelity import read_column, spearman
-from nb201_env import costs
+from nb201_env import complexity
 from nb201_env.isomorphism import representative_of
 from nb201_env.training.recipe import Recipe
 from nb201_env.training.table import PROXY_RECIPE
@@ -177,7 +177,7 @@ def references(archs: np.ndarray) -> dict[str, float]:
     folder = shared_root() / "nb201"
     test200 = read_column(folder / "nb201_hp200_final_test_accuracy_mean.csv", "cifar10/ori-test")
     valid12 = read_column(folder / "nb201_hp12_final_accuracy.csv", "cifar10-valid/x-valid")
-    params = costs.param_count(archs, 10, 16, 5)
+    params = complexity.param_count(archs, 10, 16, 5)
     return {
         "NB201 12-epoch validation": spearman(valid12[archs], test200[archs]),
         "parameter count (no training)": spearman(params, test200[archs]),

@@ -1,6 +1,6 @@
 """Time the official-file converters on full-size synthetic files and the streaming pickle parser.
 
-1. Writes a synthetic NATS ``-simple`` archive (default: all 15,625 archs) with ``importers.fixtures`` into
+1. Writes a synthetic NATS ``-simple`` archive (default: all 15,625 archs) with ``nb201_env.testing`` into
    ``--workdir`` (reused when it is already complete) and times ``convert_nats`` on it in a fresh process,
    reporting seconds, archs/s and that process's peak RSS (ru_maxrss, which includes the memory-mapped
    output arrays) and peak anonymous RSS (sampled from /proc: the converter's own heap).
@@ -28,11 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from nb201_env.importers import fixtures, pickle_splice
+from nb201_env.importers import pickle_splice
 from nb201_env.importers.nats import convert_nats
 from nb201_env.importers.pickle_stream import Arch2InfosStream
 from nb201_env.importers.safe_unpickle import RestrictedUnpickler, resolve_global
 from nb201_env.space import NUM_ARCHS, arch_str
+from nb201_env.testing import official_files as fixtures
 
 
 class _PyRestricted(pickle._Unpickler):  # type: ignore[name-defined]

@@ -16,19 +16,23 @@ import numpy as np
 
 from nb201_env.locate import find_store
 from nb201_env.names import DATASETS, METRICS, SPLITS_OF, TEST_OF, VALIDATION_OF, check_choice, check_schedule
-from nb201_env.record_view import MEAN, MissingValueError, RecordView, SeedPolicy
 from nb201_env.space import NUM_ARCHS, index_of
 from nb201_env.store.reader import Store, Verify
 from nb201_env.store.schema import RecordKey, StatKey
+from nb201_env.store.view import MEAN, MissingValueError, RecordView, SeedPolicy
+from nb201_env.validate import check_epoch, check_path
 
-__all__ = ["Benchmark", "MissingValueError", "Validation"]
+__all__ = ["Benchmark", "Evaluation", "MissingValueError"]
 
 
-class Validation(NamedTuple):
-    """What one simulated training run tells the search: validation accuracy (%) and its cost (s)."""
+class Evaluation(NamedTuple):
+    """What one (simulated or real) training run tells the search: validation accuracy (%) and its cost (s)."""
 
     accuracy: float
     cost: float
+
+
+Validation = Evaluation  # the name before 0.2
 
 
 class Benchmark:
@@ -50,6 +54,7 @@ class Benchmark:
     @classmethod
     def open(cls, path: str | os.PathLike[str] | None = None, verify: Verify = "lazy") -> Benchmark:
         """Open the store at ``path``, else ``$NB201_DATA``, else the default cache directory."""
+        check_path("store path", path, allow_none=True)
         return cls(Store.open(find_store(path), verify=verify))
 
     @property
@@ -89,7 +94,8 @@ class Benchmark:
         ``epoch`` is 0-based as in the official files (``None`` = last epoch of the schedule); ``seed`` is
         ``"mean"``, a seed number, or a ``numpy.random.Generator`` to draw one seed.
         """
-        view = self._views.get((dataset, split, metric, schedule)) or self.view(dataset, split, metric, schedule)
+        key = (dataset, split, metric, schedule if type(schedule) is int else check_schedule(schedule))
+        view = self._views.get(key) or self.view(*key)
         index = arch if type(arch) is int and 0 <= arch < NUM_ARCHS else index_of(arch)  # type: ignore[arg-type]
         return view.value(index, epoch, seed)
 
@@ -118,7 +124,8 @@ class Benchmark:
         """Return a per-architecture stat for an array of indices."""
         return self.store.stat(StatKey(stat, scope))[_indices(archs)]
 
-    def _cost_views(self, dataset: str, schedule: int) -> tuple[RecordView, RecordView, RecordView]:
+    def signal_views(self, dataset: str, schedule: int) -> tuple[RecordView, RecordView, RecordView]:
+        """Return the record views of a search on ``dataset``: validation accuracy, training time, validation time."""
         views = self._costs.get((dataset, schedule))
         if views is None:
             check_choice("search dataset", dataset, tuple(VALIDATION_OF))
@@ -138,14 +145,16 @@ class Benchmark:
         schedule: int | None = None,
         epoch: int | None = None,
         seed: SeedPolicy = MEAN,
-    ) -> Validation:
+    ) -> Evaluation:
         """Return the search signal of one simulated run: validation accuracy and its cost in seconds.
 
         ``schedule=None`` is 12 (the NB201 search protocol) when the store holds it, else the store's own.
         """
         if schedule is None:
             schedule = self.search_schedule(dataset)
-        acc = (self._costs.get((dataset, schedule)) or self._cost_views(dataset, schedule))[0]
+        elif type(schedule) is not int:
+            schedule = check_schedule(schedule)  # numpy ints pass; 12.0 and True do not
+        acc = (self._costs.get((dataset, schedule)) or self.signal_views(dataset, schedule))[0]
         index = arch if type(arch) is int and 0 <= arch < NUM_ARCHS else index_of(arch)  # type: ignore[arg-type]
         accuracy = acc.value(index, epoch, seed)
         key = (dataset, schedule, schedule - 1 if epoch is None else epoch)
@@ -156,7 +165,7 @@ class Benchmark:
         cost = costs[index]
         if cost != cost:
             raise MissingValueError(f"no recorded training time for arch {index} ({dataset}, schedule {schedule})")
-        return Validation(accuracy, cost)
+        return Evaluation(accuracy, cost)
 
     def validation_many(
         self,
@@ -168,25 +177,21 @@ class Benchmark:
         seed: SeedPolicy = MEAN,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Return (validation accuracy, cost in seconds) arrays for many architectures."""
-        if schedule is None:
-            schedule = self.search_schedule(dataset)
+        schedule = self.search_schedule(dataset) if schedule is None else check_schedule(schedule)
         idx = _indices(archs)
-        accuracy = self._cost_views(dataset, schedule)[0].values(idx, epoch, seed)
+        accuracy = self.signal_views(dataset, schedule)[0].values(idx, epoch, seed)
         return accuracy, self.cost_table(dataset, schedule=schedule, epoch=epoch)[idx]
 
     def cost_table(
         self, dataset: str = "cifar10", *, schedule: int | None = None, epoch: int | None = None
     ) -> np.ndarray:
         """Return the simulated cost of every architecture (NaN where times are missing); cached, read-only."""
-        if schedule is None:
-            schedule = self.search_schedule(dataset)
-        e = schedule - 1 if epoch is None else epoch
+        schedule = self.search_schedule(dataset) if schedule is None else check_schedule(schedule)
+        e = schedule - 1 if epoch is None else check_epoch(epoch, schedule)
         key = (dataset, schedule, e)
         table = self._cost_tables.get(key)
         if table is None:
-            _, train, evaluation = self._cost_views(dataset, schedule)
-            if isinstance(e, bool) or not isinstance(e, int) or not 0 <= e < schedule:
-                raise ValueError(f"epoch {epoch!r} is outside the {schedule}-epoch schedule (0..{schedule - 1})")
+            _, train, evaluation = self.signal_views(dataset, schedule)
             every = np.arange(NUM_ARCHS)
             table = _cumulative(train, every, e) + evaluation.values(every, e, MEAN)
             table.flags.writeable = False
@@ -209,6 +214,11 @@ class Benchmark:
             )  # type: ignore[arg-type]
         return cost
 
+    def fidelities(self, dataset: str = "cifar10", schedule: int | None = None) -> tuple[int, ...]:
+        """Return the 0-based epochs whose validation accuracy the store holds for a search on ``dataset``."""
+        schedule = self.search_schedule(dataset) if schedule is None else check_schedule(schedule)
+        return self.signal_views(dataset, schedule)[0].epochs
+
     def search_schedule(self, dataset: str = "cifar10") -> int:
         """Return the schedule of the search signal: 12 when the store has it, else the store's only one."""
         known = self._search_schedules.get(dataset)
@@ -229,6 +239,8 @@ class Benchmark:
         A split held for only some architectures (e.g. x-test of a partial source) is passed over for one
         that covers them all, so that every run of a report is scored on the same split.
         """
+        if schedule is not None and type(schedule) is not int:
+            schedule = check_schedule(schedule, "for test accuracy")
         found = self._test_records.get((dataset, schedule))
         if found is None:
             found = self._test_records[(dataset, schedule)] = self._find_test_record(dataset, schedule)

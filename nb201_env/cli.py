@@ -6,12 +6,13 @@ import argparse
 import json
 import logging
 import math
+import pickle
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from nb201_env.locate import ENV_VAR, default_store_path, find_store
+from nb201_env.locate import DEFAULT_BENCHMARK, ENV_VAR, default_store_path, find_store, known_stores
 from nb201_env.store.codec import StoreError
 
 log = logging.getLogger("nb201_env.cli")
@@ -122,8 +123,18 @@ def _describe(bench: Any) -> dict[str, Any]:
         "description": m.description,
         "created": f"{m.created_utc} by {m.created_by}",
         "size_mb": round(store.size_bytes() / 1e6, 2),
+        "limitations": list(m.extra.get("limitations", [])),
+        "citations": list(m.extra.get("citations", [])),
         "sources": {
-            k: {"title": s.title, "url": s.url, "estimate": s.estimate, "notes": s.notes} for k, s in m.sources.items()
+            k: {
+                "title": s.title,
+                "url": s.url,
+                "license": s.license,
+                "citation": s.citation,
+                "estimate": s.estimate,
+                "notes": s.notes,
+            }
+            for k, s in m.sources.items()
         },
         "records": [
             {
@@ -131,7 +142,7 @@ def _describe(bench: Any) -> dict[str, Any]:
                 "seeds": r.seeds.kind + (f" {list(r.seeds.seeds)}" if r.seeds.seeds else ""),
                 "epochs": "every epoch (constant)" if r.epochs is None else _epochs(r.epochs),
                 "source": r.source,
-                "partly_estimated": r.estimate_mask is not None,
+                "estimated_archs": _estimated(store, k, r),
             }
             for k, r in sorted(m.records.items())
         ],
@@ -140,31 +151,83 @@ def _describe(bench: Any) -> dict[str, Any]:
     }
 
 
+def _estimated(store: Any, key: Any, record: Any) -> int:
+    """Return how many architectures hold estimated (not recorded) values in a record."""
+    if record.estimate_mask is not None:
+        return int(store.estimate_mask(key).sum())
+    return store.manifest.num_archs if store.manifest.sources[record.source].estimate else 0
+
+
 def _epochs(epochs: Sequence[int]) -> str:
     return f"{epochs[0]}..{epochs[-1]}" if len(epochs) > 3 else ", ".join(map(str, epochs))
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    info = _describe(_open(args.store))
+    from nb201_env.store.reader import DEFAULT_VERIFY, VERIFY_CATCHES
+
+    bench = _open(args.store)
+    info = _describe(bench)
+    mode = bench.store.verify_mode
+    info["verify"] = {"mode": mode, "default": DEFAULT_VERIFY, "catches": VERIFY_CATCHES[mode]}
     if args.json:
         print(json.dumps(info, indent=1))
         return 0
     print(f"{info['name']}  ({info['size_mb']} MB at {info['path']})\n{info['description']}\ncreated {info['created']}")
+    default = " (the default)" if mode == DEFAULT_VERIFY else ""
+    print(f"verify mode {mode!r}{default}: {VERIFY_CATCHES[mode]}. `nb201 verify` checks every file now.")
+    if info["limitations"]:
+        print("\nlacks: " + "; ".join(info["limitations"]))
     print("\nsources:")
     for key, s in info["sources"].items():
-        print(f"  {key}: {s['title']}{'  [ESTIMATES]' if s['estimate'] else ''}\n    {s['url']}")
+        print(f"  {key}: {s['title']}{'  [ESTIMATES]' if s['estimate'] else ''}")
+        for label in ("url", "license", "citation"):
+            if s[label]:
+                print(f"    {label}: {s[label]}")
     print("\nrecords (dataset/split/metric@schedule):")
     for r in info["records"]:
-        mark = "  (part estimated)" if r["partly_estimated"] else ""
+        n = r["estimated_archs"]
+        mark = f"  ({n:,} archs estimated)" if n else ""
         print(f"  {r['record']:<42} seeds: {r['seeds']:<22} epochs: {r['epochs']:<24} [{r['source']}]{mark}")
     print("\nstats: " + ", ".join(s["stat"] for s in info["stats"]))
+    if info["citations"]:
+        print("\ncite: " + "\n      ".join(info["citations"]))
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    rows = []
+    for k in known_stores():
+        default = " (default)" if k.origin == "bundled" and k.name == DEFAULT_BENCHMARK else ""
+        note = f"  [shadowed by the bundled one: open by path {k.path}]" if k.shadowed else ""
+        rows.append((k.name + default, k.origin, f"{k.summary}{note}"))
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {"name": k.name, "origin": k.origin, "path": str(k.path), "summary": k.summary}
+                    for k in known_stores()
+                ],
+                indent=1,
+            )
+        )
+        return 0
+    width = max(len(r[0]) for r in rows)
+    for name, origin, summary in rows:
+        print(f"{name:<{width}}  {origin:<7}  {summary}")
+    print(
+        f"\nOpen one by name: Benchmark.open(NAME), gym.make(..., store=NAME), nb201 info --store NAME, ${ENV_VAR}=NAME"
+    )
     return 0
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
     from nb201_env.isomorphism import class_of, representative_of
+    from nb201_env.names import DATASETS
     from nb201_env.space import Arch, index_of
+    from nb201_env.validate import check_choice
 
+    if args.dataset is not None:
+        check_choice("dataset", args.dataset, DATASETS)
     bench = _open(args.store)
     arch = Arch(index_of(int(args.arch) if args.arch.isdigit() else args.arch))
     values: dict[str, float | None] = {}
@@ -203,7 +266,18 @@ def _cmd_query(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     bench = _open(args.store, verify="size")
     bench.store.verify()
-    print(f"ok: every file of {bench.store.path} matches its SHA-256 ({bench.store.size_bytes() / 1e6:.1f} MB)")
+    print(
+        f"ok: the manifest of {bench.store.path} is sealed and consistent, and every file matches its size, "
+        f".npy header and SHA-256 ({bench.store.size_bytes() / 1e6:.1f} MB)"
+    )
+    return 0
+
+
+def _cmd_upgrade_store(args: argparse.Namespace) -> int:
+    from nb201_env.store.reseal import reseal_store
+
+    path = reseal_store(find_store(args.store))
+    print(f"re-sealed {path}: every file matched its checksum; the arrays are unchanged")
     return 0
 
 
@@ -269,7 +343,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{name}", type=int, help="override the proxy recipe")
     p.set_defaults(func=_cmd_build_table)
 
-    store_help = f"store directory (default: ${ENV_VAR}, else {default_store_path()})"
+    store_help = (
+        f"benchmark name (see `nb201 list`) or store directory (default: ${ENV_VAR}, else "
+        f"{default_store_path()}, else the bundled {DEFAULT_BENCHMARK})"
+    )
+    p = sub.add_parser("list", help="list the benchmarks known by name: bundled and in the cache directory")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_cmd_list)
+
     p = sub.add_parser("info", help="describe a store: records, seeds, epochs, sources, size")
     p.add_argument("--store", help=store_help)
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -286,6 +367,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="check every file of a store against its SHA-256")
     p.add_argument("--store", help=store_help)
     p.set_defaults(func=_cmd_verify)
+
+    p = sub.add_parser("upgrade-store", help="check and re-seal a store written by an older nb201_env (format 1)")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(func=_cmd_upgrade_store)
     return parser
 
 
@@ -295,8 +380,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return int(args.func(args))
-    except (OSError, ValueError, LookupError, RuntimeError, StoreError) as exc:  # one clear line, no traceback
+    except (OSError, ValueError, TypeError, LookupError, RuntimeError, StoreError, pickle.UnpicklingError) as exc:
+        # one clear line, no traceback: refused pickles, bad arguments, damaged stores, missing files
         print(f"nb201 {args.command}: error: {exc}", file=sys.stderr)
+        log.info("details (shown with -v):", exc_info=True)
         return 2
 
 

@@ -1,70 +1,93 @@
-"""The simulated wall clock of a search run, with a time budget and an explicit overshoot rule.
+"""The simulated clock of a search run: its time budget and the overshoot rule, written once.
 
 Every evaluated architecture charges its cost (recorded training time, or measured time for real
-training) here, never inside a benchmark query. Two rules decide what happens to the evaluation that
-would cross the budget:
+training) to the clock of its run, never inside a benchmark query. Two rules decide what happens to the
+evaluation that would cross the budget:
 
 * ``"nb201"`` (NAS-Bench-201 baselines): it is not performed; the clock stops short of the budget.
 * ``"nats"`` (NATS-Bench baselines): an evaluation may start while time remains and counts in full,
   so the last one may overrun the budget.
+
+:func:`settle` is that rule. It takes Python scalars (one run) or numpy arrays (many runs) alike, so the
+single environments, the vector environments and the multi-worker simulation cannot drift apart.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from nb201_env.names import check_choice
+from nb201_env.validate import check_choice, check_real
+
+if TYPE_CHECKING:
+    from nb201_env.search_runs import SearchRuns
 
 BudgetRule = Literal["nb201", "nats"]
-BUDGET_RULES = ("nb201", "nats")
+BUDGET_RULES: tuple[str, ...] = ("nb201", "nats")
 
 
-@dataclass
+def check_budget(budget: object) -> float:
+    """Return the budget in seconds (``inf`` for ``None``: unlimited), or raise naming the bad value."""
+    seconds = check_real("budget (simulated seconds)", budget, positive=True, allow_none=True)
+    return math.inf if seconds is None else seconds
+
+
+def check_rule(rule: object) -> str:
+    """Return ``rule`` if it is a budget rule, else raise naming the valid ones."""
+    return check_choice("budget rule", rule, BUDGET_RULES)
+
+
+def settle(budget: float, rule: str, elapsed: Any, exhausted: Any, start: Any, cost: Any) -> tuple[Any, Any, Any]:
+    """Apply the budget rule to evaluations that started at ``start`` and take ``cost`` seconds.
+
+    ``elapsed``/``exhausted`` are the clock state before; returns ``(counted, elapsed, exhausted)`` after.
+    A sequential search starts each evaluation at its clock (``start = elapsed``); asynchronous workers
+    start them earlier and settle them in the order they finish. The operators below mean the same on
+    bools and floats as on numpy arrays: ``x ^ True`` is "not x", multiplying by a bool keeps or zeroes.
+    """
+    finish = start + cost
+    if rule == "nb201":
+        counted = (exhausted ^ True) & (finish <= budget)
+        exhausted = exhausted | (counted ^ True)  # the first evaluation that does not fit ends the run
+    else:
+        counted = start < budget  # started with time left: it completes and counts
+        exhausted = exhausted | (finish >= budget)
+    return counted, elapsed + (finish - elapsed) * counted, exhausted
+
+
 class SimulatedClock:
-    """Simulated seconds spent so far, against an optional budget.
+    """The clock of one run of a :class:`~nb201_env.search_runs.SearchRuns`: budget, rule and time spent.
 
-    Args:
-        budget: seconds available to the search (``None`` = unlimited).
-        rule: how the evaluation that crosses the budget counts (see the module docstring).
+    A read-only view: the run's evaluations move it.
     """
 
-    budget: float | None = None
-    rule: str = "nats"
-    elapsed: float = field(default=0.0, init=False)
-    exhausted: bool = field(default=False, init=False)
+    def __init__(self, runs: SearchRuns, row: int = 0) -> None:
+        self._runs, self._row = runs, row
 
-    def __post_init__(self) -> None:
-        check_choice("budget rule", self.rule, BUDGET_RULES)
-        if self.budget is not None and not (self.budget > 0 and math.isfinite(self.budget)):
-            raise ValueError(f"budget must be a positive number of seconds or None, got {self.budget!r}")
+    @property
+    def budget(self) -> float | None:
+        """Seconds available to the search (``None`` = unlimited)."""
+        return None if self._runs.budget == math.inf else self._runs.budget
 
-    def charge(self, cost: float) -> bool:
-        """Charge one evaluation; return whether it counts (was performed within the budget)."""
-        if self.exhausted:
-            return False
-        budget = self.budget
-        if budget is None:
-            self.elapsed += cost
-            return True
-        if self.rule == "nb201":
-            if self.elapsed + cost > budget:
-                self.exhausted = True
-                return False
-            self.elapsed += cost
-            return True
-        self.elapsed += cost  # nats: started with time left, so it completes
-        if self.elapsed >= budget:
-            self.exhausted = True
-        return True
+    @property
+    def rule(self) -> str:
+        """The overshoot rule, ``"nb201"`` or ``"nats"``."""
+        return self._runs.rule
+
+    @property
+    def elapsed(self) -> float:
+        """Simulated seconds spent so far."""
+        return float(self._runs.elapsed[self._row])
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether the budget is spent (no further evaluation counts)."""
+        return bool(self._runs.exhausted[self._row])
 
     @property
     def remaining(self) -> float:
-        """Return the seconds left (``inf`` without a budget, 0 when spent)."""
-        return math.inf if self.budget is None else max(0.0, self.budget - self.elapsed)
+        """Seconds left (``inf`` without a budget, 0 when spent)."""
+        return max(0.0, self._runs.budget - self.elapsed)
 
-    def reset(self) -> None:
-        """Start a new search run at time zero."""
-        self.elapsed = 0.0
-        self.exhausted = False
+    def __repr__(self) -> str:
+        return f"SimulatedClock(elapsed={self.elapsed:.1f}, budget={self.budget}, rule={self.rule!r})"

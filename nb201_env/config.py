@@ -1,21 +1,27 @@
-"""Environment configuration (a frozen dataclass validated at construction) and what it builds."""
+"""The configuration of a search environment: a frozen dataclass validated at construction.
+
+Two groups of fields: those of the search run (protocol, budget and its rule, repeats, what ``info``
+holds, fidelities, where the store is) and the signal the tabular evaluator reads (a
+:class:`~nb201_env.evaluators.TabularConfig`: dataset, schedule, epoch, seed policy). The environments
+take either an ``EnvConfig`` or its fields as keywords (:meth:`EnvConfig.from_kwargs`); with an injected
+``evaluator=`` the evaluator decides the signal, so the signal's fields and ``store`` are refused.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nb201_env.benchmark import Benchmark
-from nb201_env.clock import BUDGET_RULES, SimulatedClock
-from nb201_env.evaluators import SEED_POLICIES, Evaluator, MultiFidelityEvaluator, TabularConfig, TabularEvaluator
-from nb201_env.names import SEARCH_DATASETS, check_choice, check_schedule
-from nb201_env.protocols import PROTOCOLS, get_protocol
-from nb201_env.rewards import AccuracyReward, Reward
-from nb201_env.session import SearchSession
+import numpy as np
 
-log = logging.getLogger(__name__)
+from nb201_env.clock import check_budget, check_rule
+from nb201_env.evaluators import TabularConfig
+from nb201_env.protocols import PROTOCOLS, get_protocol
+from nb201_env.validate import ArgumentTypeError, check_bool, check_choice, check_int, check_path
+
+__all__ = ["ENV_FIELDS", "PROTOCOLS", "RUN_FIELDS", "SIGNAL_FIELDS", "EnvConfig"]
 
 
 @dataclass(frozen=True)
@@ -24,98 +30,100 @@ class EnvConfig:
 
     Args:
         protocol: a preset (``"nb201"``, ``"nats-cifar10"``, ``"nats-cifar100"``, ``"nats-ImageNet16-120"``)
-            that sets dataset, budget and budget rule; explicit fields override it.
-        dataset: search dataset (``"cifar10"``, ``"cifar100"``, ``"ImageNet16-120"``); default cifar10.
-        schedule: schedule of the validation signal: 12 (the NB201 search protocol) or 200; default: 12 when
-            the store holds it, else the store's own (a proxy table's).
-        epoch: 0-based epoch of the signal (``None`` = last): the fidelity.
-        seed_policy: ``"random"`` (one recorded seed per evaluation, drawn from ``env.np_random``),
-            ``"mean"`` or ``"fixed"`` (with ``seed``).
-        seed: the seed for ``seed_policy="fixed"``.
+            that sets the dataset, budget and budget rule; explicit fields override it.
         budget: simulated seconds for the whole search run (``None`` = unlimited).
         budget_rule: ``"nb201"`` (stop before exceeding) or ``"nats"`` (the last evaluation may overrun).
         charge_repeats: charge (and re-draw) architectures already trained in this run; default False.
         report_test: add ``test_accuracy`` to the final ``info`` of each episode (for reports, never reward).
         action_mask: add ``action_mask`` to every ``info`` (masks are always available via ``action_masks()``).
-        store: path of the benchmark store (default: ``$NB201_DATA``, then the default cache directory).
         fidelities: one-shot envs only: 0-based epochs the agent may choose per evaluation (multi-fidelity
-            search); the action gains a seventh entry indexing this tuple. ``None``: always ``epoch``.
+            search); the action gains a seventh entry indexing this tuple. ``None``: always the signal's epoch.
+        store: benchmark name or store path (default: ``$NB201_DATA``, the cache directory, the bundled
+            ``nb201-public``).
+        signal: what the tabular evaluator reads (dataset, schedule, epoch, seed policy, seed); ``None``: the
+            protocol's dataset (else cifar10) with the defaults of :class:`~nb201_env.evaluators.TabularConfig`.
     """
 
     protocol: str | None = None
-    dataset: str | None = None
-    schedule: int | None = None
-    epoch: int | None = None
-    seed_policy: str = "random"
-    seed: int | None = None
     budget: float | None = None
     budget_rule: str | None = None
     charge_repeats: bool = False
     report_test: bool = False
     action_mask: bool = False
-    store: str | None = None
     fidelities: tuple[int, ...] | None = None
+    store: str | None = None
+    signal: TabularConfig | None = None
 
     def __post_init__(self) -> None:
-        if self.protocol is not None:
-            preset = get_protocol(self.protocol)
-            for name, value in (("dataset", preset.dataset), ("budget", preset.budget), ("budget_rule", preset.rule)):
+        for name in ("charge_repeats", "report_test", "action_mask"):
+            check_bool(name, getattr(self, name))
+        check_path("store", self.store, allow_none=True)
+        check_budget(self.budget)
+        preset = get_protocol(self.protocol) if self.protocol is not None else None
+        if preset is not None:
+            for name, value in (("budget", preset.budget), ("budget_rule", preset.rule)):
                 if getattr(self, name) is None:
                     object.__setattr__(self, name, value)
-        if self.dataset is None:
-            object.__setattr__(self, "dataset", "cifar10")
         if self.budget_rule is None:
             object.__setattr__(self, "budget_rule", "nats")
-        check_choice("dataset", self.dataset, SEARCH_DATASETS)
-        if self.schedule is not None:
-            check_schedule(self.schedule)
-        check_choice("seed policy", self.seed_policy, SEED_POLICIES)
-        check_choice("budget rule", self.budget_rule, BUDGET_RULES)
-        SimulatedClock(self.budget, self.budget_rule)  # validates the budget
-        TabularConfig(self.dataset, self.schedule, self.epoch, self.seed_policy, self.seed)  # validates the rest
+        check_rule(self.budget_rule)
+        if self.signal is None:
+            object.__setattr__(self, "signal", TabularConfig(dataset=preset.dataset if preset else "cifar10"))
+        elif not isinstance(self.signal, TabularConfig):
+            raise ArgumentTypeError(f"signal must be a TabularConfig or None, got {self.signal!r}")
+        elif preset is not None and self.signal.dataset != preset.dataset:
+            raise ValueError(
+                f"protocol {self.protocol!r} searches {preset.dataset}, but the signal's dataset is "
+                f"{self.signal.dataset!r}: drop one of them"
+            )
         if self.fidelities is not None:
-            epochs = tuple(int(e) for e in self.fidelities)
-            top = 10_000 if self.schedule is None else self.schedule
-            if not epochs or any(not 0 <= e < top for e in epochs) or len(set(epochs)) != len(epochs):
-                raise ValueError(f"fidelities must be distinct epochs within 0..{top - 1}, got {self.fidelities!r}")
-            object.__setattr__(self, "fidelities", epochs)
+            object.__setattr__(self, "fidelities", _check_fidelities(self.fidelities, self.signal.schedule))
+
+    @property
+    def dataset(self) -> str:
+        """The search dataset (the signal's)."""
+        assert self.signal is not None  # set in __post_init__
+        return self.signal.dataset
 
     @classmethod
-    def from_kwargs(cls, **kwargs: Any) -> EnvConfig:
-        """Build from keyword arguments, naming the valid ones when one is unknown."""
-        names = [f.name for f in dataclasses.fields(cls)]
+    def from_kwargs(cls, *, with_evaluator: bool = False, **kwargs: Any) -> EnvConfig:
+        """Build from the environments' keyword arguments, naming the valid ones when one is unknown.
+
+        With ``with_evaluator`` (an injected evaluator decides the signal) the signal's fields and
+        ``store`` are refused by name instead of being silently ignored.
+        """
         for key in kwargs:
-            check_choice("environment argument", key, names)
+            check_choice("environment argument", key, ENV_FIELDS)
+        signal = {k: kwargs.pop(k) for k in SIGNAL_FIELDS if k in kwargs}
+        if with_evaluator:
+            ignored = sorted([*signal, *(["store"] if "store" in kwargs else [])])
+            if ignored:
+                raise ValueError(
+                    f"with evaluator= the evaluator decides the signal; drop {', '.join(ignored)} (they configure "
+                    "the tabular evaluator), or configure the evaluator itself"
+                )
+        if signal:
+            protocol = kwargs.get("protocol")
+            signal.setdefault("dataset", get_protocol(protocol).dataset if protocol is not None else "cifar10")
+            kwargs["signal"] = TabularConfig(**signal)
         return cls(**kwargs)
 
 
-def build_session(
-    config: EnvConfig,
-    benchmark: Benchmark | None = None,
-    evaluator: Evaluator | None = None,
-    reward: Reward | None = None,
-) -> SearchSession:
-    """Create the evaluator (tabular unless given), clock and reward of a search run."""
-    if evaluator is None:
-        bench = benchmark if benchmark is not None else Benchmark.open(config.store)
-        tab = TabularConfig(config.dataset, config.schedule, config.epoch, config.seed_policy, config.seed)  # type: ignore[arg-type]
-        evaluator = TabularEvaluator(bench, tab)
-    elif benchmark is not None:
-        raise ValueError("pass either benchmark= or evaluator=, not both")
-    if not isinstance(evaluator, Evaluator):
-        raise TypeError(f"evaluator must implement nb201_env.evaluators.Evaluator, got {type(evaluator).__name__}")
-    reward = reward if reward is not None else AccuracyReward()
-    if not isinstance(reward, Reward):
-        raise TypeError(f"reward must implement nb201_env.rewards.Reward (__call__ and many), got {reward!r}")
-    if config.fidelities is not None:
-        available = evaluator.fidelities() if isinstance(evaluator, MultiFidelityEvaluator) else ()
-        missing = [e for e in config.fidelities if e not in available]
-        if missing:
-            raise ValueError(
-                f"fidelities {missing} are not available from this evaluator; it has epochs {list(available)}"
-            )
-    clock = SimulatedClock(config.budget, config.budget_rule)  # type: ignore[arg-type]
-    return SearchSession(evaluator, clock, reward, charge_repeats=config.charge_repeats, report_test=config.report_test)
+def _check_fidelities(fidelities: object, schedule: int | None) -> tuple[int, ...]:
+    if isinstance(fidelities, (str, bytes)) or not isinstance(fidelities, (Sequence, np.ndarray)):
+        raise ArgumentTypeError(f"fidelities must be a tuple of 0-based epochs or None, got {fidelities!r}")
+    epochs = tuple(check_int("each of fidelities (a 0-based epoch)", e) for e in fidelities)
+    top = 10_000 if schedule is None else schedule
+    if not epochs or any(not 0 <= e < top for e in epochs) or len(set(epochs)) != len(epochs):
+        raise ValueError(f"fidelities must be distinct epochs within 0..{top - 1}, got {fidelities!r}")
+    return epochs
 
 
-__all__ = ["PROTOCOLS", "EnvConfig", "build_session"]
+SIGNAL_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TabularConfig))
+"""The keyword arguments that configure the tabular evaluator's signal (a :class:`TabularConfig`)."""
+
+RUN_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(EnvConfig) if f.name != "signal")
+"""The keyword arguments of the search run itself."""
+
+ENV_FIELDS: tuple[str, ...] = RUN_FIELDS + SIGNAL_FIELDS
+"""Every keyword argument the environments take besides ``render_mode``, ``config`` and the injected objects."""

@@ -9,26 +9,23 @@ by :meth:`Evaluator.test_accuracy`, which search code must not call.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-from nb201_env.benchmark import Benchmark
+from nb201_env.benchmark import Benchmark, Evaluation
 from nb201_env.names import SEARCH_DATASETS, check_choice, check_schedule
-from nb201_env.record_view import MEAN, MissingValueError
-from nb201_env.space import NUM_ARCHS
+from nb201_env.store.view import MEAN
+from nb201_env.validate import check_epoch, check_int
 
-SeedPolicyName = Literal["random", "mean", "fixed"]
-SEED_POLICIES = ("random", "mean", "fixed")
+SeedPolicy = Literal["random", "mean", "fixed"]
+SEED_POLICIES: tuple[str, ...] = ("random", "mean", "fixed")
+"""How a tabular evaluation picks among the recorded seeds: one drawn per evaluation, their mean, or one named."""
 
-
-class Evaluation(NamedTuple):
-    """The outcome of evaluating one architecture: validation accuracy (%) and its cost (s)."""
-
-    accuracy: float
-    cost: float
+__all__ = ["SEED_POLICIES", "Evaluation", "Evaluator", "MultiFidelityEvaluator", "TabularConfig", "TabularEvaluator"]
 
 
 @runtime_checkable
@@ -96,10 +93,8 @@ class TabularConfig:
         if self.test_schedule is not None:
             check_schedule(self.test_schedule, "for test accuracy")
         check_choice("seed policy", self.seed_policy, SEED_POLICIES)
-        if self.epoch is not None and self.schedule is not None and not 0 <= self.epoch < self.schedule:
-            raise ValueError(
-                f"epoch {self.epoch} is outside the {self.schedule}-epoch schedule (0..{self.schedule - 1})"
-            )
+        check_epoch(self.epoch, self.schedule)
+        check_int("seed", self.seed, allow_none=True)
         if (self.seed_policy == "fixed") != (self.seed is not None):
             raise ValueError("give seed=<int> exactly when seed_policy='fixed'")
 
@@ -107,8 +102,8 @@ class TabularConfig:
 class TabularEvaluator:
     """Look the signal up in a benchmark store and charge the recorded training time as the cost.
 
-    Costs (and accuracies, unless a seed is drawn per evaluation) are tabulated once at construction, so
-    an evaluation is two list lookups.
+    A thin binding of a :class:`TabularConfig` to :meth:`Benchmark.validation`: the benchmark keeps the
+    (cached) tables, so there is one cache and one definition of the signal and its cost.
     """
 
     def __init__(self, bench: Benchmark, config: TabularConfig | None = None) -> None:
@@ -117,51 +112,39 @@ class TabularEvaluator:
         if config.schedule is None:  # resolve against what the store holds
             config = dataclasses.replace(config, schedule=bench.search_schedule(config.dataset))
         self.config = c = config
-        # resolve the record views now, so that a missing record fails at construction with a clear error
-        self._acc, self._train, self._eval = bench._cost_views(c.dataset, c.schedule)
+        # resolve the records now, so that a missing one fails at construction with a clear error
+        self._acc, self._train, _ = bench.signal_views(c.dataset, c.schedule)
         self._acc.epoch_position(c.epoch)
         if c.seed_policy == "fixed":
-            self._acc._check_seed(c.seed)
+            self._acc.check_seed(c.seed)
+        bench.cost_table(c.dataset, schedule=c.schedule, epoch=c.epoch)
         self._e = c.schedule - 1 if c.epoch is None else c.epoch
-        every = np.arange(NUM_ARCHS)
-        self.cost_table = bench.cost_table(c.dataset, schedule=c.schedule, epoch=c.epoch)
-        self._cost_list: list[float] = self.cost_table.tolist()
+        # with one recorded value per architecture every policy reads the same number: repeats need no memo
         self.deterministic = c.seed_policy != "random" or self._acc.array.shape[1] == 1
-        self.accuracy_table = self._acc.values(every, c.epoch, self._seed(None)) if self.deterministic else None
-        self._acc_list = None if self.accuracy_table is None else self.accuracy_table.tolist()
+        self._drawn = c.seed_policy == "random"
+        self._fixed_seed: Any = MEAN if c.seed_policy == "mean" else c.seed
+        self._validation = functools.partial(bench.validation, dataset=c.dataset, schedule=c.schedule, epoch=c.epoch)
 
-    def _seed(self, rng: np.random.Generator | None) -> Any:
-        c = self.config
-        if c.seed_policy == "random":
-            return rng if rng is not None else MEAN
-        return MEAN if c.seed_policy == "mean" else c.seed
+    def _seed(self, rng: np.random.Generator) -> Any:
+        return rng if self._drawn else self._fixed_seed
 
     def evaluate(self, index: int, rng: np.random.Generator) -> Evaluation:
         """Return the recorded validation accuracy and the simulated cost of one architecture."""
-        accuracy = (
-            self._acc_list[index] if self._acc_list is not None else self._acc.value(index, self.config.epoch, rng)
-        )
-        cost = self._cost_list[index]
-        if accuracy != accuracy or cost != cost:
-            self._acc.value(index, self.config.epoch, self._seed(rng))  # raises MissingValueError with details
-            raise MissingValueError(f"no recorded training time for arch {index} in {self.bench.name!r}")
-        return Evaluation(accuracy, cost)
+        return self._validation(index, seed=rng if self._drawn else self._fixed_seed)
 
     def evaluate_many(self, indices: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Return recorded validation accuracies and simulated costs of many architectures (NaN if missing)."""
-        if self.accuracy_table is not None:
-            return self.accuracy_table[indices], self.cost_table[indices]
-        return self._acc.values(indices, self.config.epoch, rng), self.cost_table[indices]
+        c = self.config
+        return self.bench.validation_many(indices, c.dataset, schedule=c.schedule, epoch=c.epoch, seed=self._seed(rng))
 
     def fidelities(self) -> tuple[int, ...]:
         """Return the epochs whose validation accuracy the store holds (times are per epoch or constant)."""
-        return self._acc.epochs
+        return self.bench.fidelities(self.config.dataset, self.config.schedule)
 
     def evaluate_at(self, index: int, epoch: int, rng: np.random.Generator) -> Evaluation:
         """Return validation accuracy after ``epoch`` and the simulated cost of training that far."""
         c = self.config
-        accuracy = self._acc.value(index, epoch, self._seed(rng))
-        return Evaluation(accuracy, self.bench.cost(index, c.dataset, schedule=c.schedule, epoch=epoch))
+        return self.bench.validation(index, c.dataset, schedule=c.schedule, epoch=epoch, seed=self._seed(rng))
 
     def test_accuracy(self, index: int) -> float:
         """Return the paper's test figure for this dataset (for reports only)."""
@@ -175,6 +158,7 @@ class TabularEvaluator:
         return {
             "evaluator": "tabular",
             "benchmark": self.bench.name,
+            "dataset": c.dataset,
             "signal": f"{info.key.dataset}/{info.key.split}/accuracy",
             "schedule": c.schedule,
             "epoch": self._e,

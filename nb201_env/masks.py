@@ -11,8 +11,7 @@ from functools import cache
 
 import numpy as np
 
-from nb201_env.space import NONE, NUM_ARCHS, NUM_EDGES, NUM_OPS, all_ops
-from nb201_env.space import _index_tables as index_tables
+from nb201_env.space import NONE, NUM_ARCHS, NUM_EDGES, NUM_OPS, all_ops, lexicographic_tables
 
 
 def connected(ops: np.ndarray) -> np.ndarray:
@@ -34,7 +33,7 @@ def connected_by_index() -> np.ndarray:
 @cache
 def prefix_tables() -> tuple[np.ndarray, ...]:
     """Return, for k = 0..6, whether some completion of each k-op prefix (lexicographic code) connects."""
-    code_of_index = index_tables()[0]
+    code_of_index = lexicographic_tables()[0]
     by_code = np.empty(NUM_ARCHS, dtype=bool)
     by_code[code_of_index] = connected_by_index()
     grid = by_code.reshape((NUM_OPS,) * NUM_EDGES)

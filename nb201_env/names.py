@@ -6,8 +6,9 @@ papers; every function that takes one of them validates it with :func:`check_cho
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Final, Literal, TypeVar
+from typing import Final, Literal
+
+from nb201_env.validate import SCHEDULES, check_choice, check_schedule
 
 Dataset = Literal["cifar10-valid", "cifar10", "cifar100", "ImageNet16-120"]
 Split = Literal["train", "x-valid", "x-test", "ori-test"]
@@ -17,8 +18,7 @@ SearchDataset = Literal["cifar10", "cifar100", "ImageNet16-120"]
 DATASETS: Final[tuple[str, ...]] = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
 SPLITS: Final[tuple[str, ...]] = ("train", "x-valid", "x-test", "ori-test")
 METRICS: Final[tuple[str, ...]] = ("accuracy", "loss", "time")
-SCHEDULES: Final[tuple[int, ...]] = (12, 200)
-"""Training schedules in epochs: the official ``hp='12'`` (search) and ``hp='200'`` (final) runs."""
+# SCHEDULES (12, 200): the official ``hp='12'`` (search) and ``hp='200'`` (final) runs, in epochs.
 
 SEARCH_DATASETS: Final[tuple[str, ...]] = ("cifar10", "cifar100", "ImageNet16-120")
 
@@ -51,24 +51,18 @@ TEST_OF: Final[dict[str, tuple[str, str]]] = {
 NUM_CLASSES: Final[dict[str, int]] = {"cifar10-valid": 10, "cifar10": 10, "cifar100": 100, "ImageNet16-120": 120}
 RESOLUTION: Final[dict[str, int]] = {"cifar10-valid": 32, "cifar10": 32, "cifar100": 32, "ImageNet16-120": 16}
 
-T = TypeVar("T")
-
-
-def check_schedule(value: object, context: str = "") -> int:
-    """Return ``value`` if it is a schedule length in epochs (official: 12 or 200), else raise naming it."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10_000:
-        where = f" {context}" if context else ""
-        raise ValueError(
-            f"unknown schedule {value!r}{where}; a schedule is a number of epochs (the official ones are "
-            f"{SCHEDULES[0]} and {SCHEDULES[1]}; a proxy table may hold its own)"
-        )
-    return value
-
-
-def check_choice(kind: str, value: T, choices: Iterable[T], context: str = "") -> T:
-    """Return ``value`` if it is one of ``choices``, else raise ``ValueError`` naming both."""
-    options = tuple(choices)
-    if value not in options:
-        where = f" {context}" if context else ""
-        raise ValueError(f"unknown {kind} {value!r}{where}; valid {kind}s are: {', '.join(repr(c) for c in options)}")
-    return value
+# The checks live with the other argument checks; re-exported here, where every name table is.
+__all__ = [
+    "DATASETS",
+    "METRICS",
+    "NUM_CLASSES",
+    "RESOLUTION",
+    "SCHEDULES",
+    "SEARCH_DATASETS",
+    "SPLITS",
+    "SPLITS_OF",
+    "TEST_OF",
+    "VALIDATION_OF",
+    "check_choice",
+    "check_schedule",
+]

@@ -11,7 +11,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from nb201_env import costs
+from nb201_env import complexity
 from nb201_env.names import DATASETS, check_choice
 from nb201_env.space import NUM_ARCHS
 
@@ -71,13 +71,13 @@ class CostPenaltyReward:
     def params(cls, weight: float, dataset: str = "cifar10", **kw: object) -> CostPenaltyReward:
         """Penalize parameter count (exact, from the network definition)."""
         check_choice("dataset", dataset, DATASETS)
-        return cls(costs.params_mb(np.arange(NUM_ARCHS), dataset), weight, f"params_mb/{dataset}", **kw)  # type: ignore[arg-type]
+        return cls(complexity.params_mb(np.arange(NUM_ARCHS), dataset), weight, f"params_mb/{dataset}", **kw)  # type: ignore[arg-type]
 
     @classmethod
     def flops(cls, weight: float, dataset: str = "cifar10", **kw: object) -> CostPenaltyReward:
         """Penalize FLOPs (exact, from the network definition)."""
         check_choice("dataset", dataset, DATASETS)
-        return cls(costs.flops_m(np.arange(NUM_ARCHS), dataset), weight, f"flops_m/{dataset}", **kw)  # type: ignore[arg-type]
+        return cls(complexity.flops_m(np.arange(NUM_ARCHS), dataset), weight, f"flops_m/{dataset}", **kw)  # type: ignore[arg-type]
 
     @classmethod
     def from_table(cls, table: np.ndarray, weight: float, name: str, **kw: object) -> CostPenaltyReward:

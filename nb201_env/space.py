@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Sequence
 from functools import cache
 from typing import Final
 
 import numpy as np
+
+from nb201_env.validate import ArgumentTypeError, is_int, shown
 
 OPS: Final[tuple[str, ...]] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 """The five candidate ops, in the official order (op id = position)."""
@@ -38,8 +41,8 @@ _POWERS: Final = NUM_OPS ** np.arange(NUM_EDGES - 1, -1, -1)  # edge 0 is the mo
 
 
 @cache
-def _index_tables() -> tuple[np.ndarray, np.ndarray]:
-    """Return (code_of_index, index_of_code), where code is the lexicographic position of the op tuple."""
+def lexicographic_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Return read-only (code_of_index, index_of_code); a code is the lexicographic position of the op tuple."""
     order = list(range(NUM_ARCHS))
     random.Random(88).shuffle(order)  # the official seeded shuffle, on a private generator
     code_of_index = np.asarray(order, dtype=np.int64)
@@ -51,37 +54,116 @@ def _index_tables() -> tuple[np.ndarray, np.ndarray]:
 
 
 @cache
+def _index_of_code_list() -> list[int]:
+    return lexicographic_tables()[1].tolist()  # a list: one Python index per lookup, the fastest scalar path
+
+
+@cache
 def all_ops() -> np.ndarray:
     """Return the op ids of every architecture as a read-only ``(15625, 6)`` uint8 array in index order."""
-    code_of_index, _ = _index_tables()
+    code_of_index, _ = lexicographic_tables()
     digits = (code_of_index[:, None] // _POWERS[None, :]) % NUM_OPS
     table = digits.astype(np.uint8)
     table.flags.writeable = False
     return table
 
 
+def prefix_code(ops: Sequence[int]) -> int:
+    """Return the lexicographic code of a cell's first ``k`` op ids (edge 0 the most significant digit)."""
+    code = 0
+    for op in ops:
+        code = code * NUM_OPS + op
+    return code
+
+
+def prefix_codes(ops: np.ndarray) -> np.ndarray:
+    """Return :func:`prefix_code` of op ids of shape ``(..., k)`` as shape ``(...)`` (vectorized)."""
+    array = np.asarray(ops, dtype=np.int64)
+    return array @ (NUM_OPS ** np.arange(array.shape[-1] - 1, -1, -1))
+
+
+def index_of_ops(ops: Sequence[int]) -> int:
+    """Return the official index of six checked op ids (the scalar twin of :func:`ops_to_index`)."""
+    return _index_of_code_list()[prefix_code(ops)]
+
+
 def ops_to_index(ops: np.ndarray) -> np.ndarray:
-    """Map op ids of shape ``(..., 6)`` to official indices of shape ``(...)`` (vectorized, no checks)."""
-    codes = np.asarray(ops, dtype=np.int64) @ _POWERS
-    return _index_tables()[1][codes]
+    """Map checked op ids of shape ``(..., 6)`` to official indices of shape ``(...)`` (vectorized)."""
+    return lexicographic_tables()[1][prefix_codes(ops)]
+
+
+_OP_CHOICES: Final = f"op ids in 0..{NUM_OPS - 1} ({', '.join(f'{i}={n}' for i, n in enumerate(OPS))})"
+
+
+def check_op(action: object, name: str = "action") -> int:
+    """Return one op id given as an int, a numpy integer or a one-element integer array; refuse anything else."""
+    value = action
+    if isinstance(action, np.ndarray):
+        if action.size != 1 or action.dtype.kind not in "iu":
+            raise ValueError(
+                f"invalid {name} {shown(action)} of shape {action.shape}; an {name} is one of the {_OP_CHOICES}"
+            )
+        value = action.reshape(()).item()
+    if not is_int(value):
+        raise ArgumentTypeError(f"invalid {name} {shown(action)}; an {name} is one of the {_OP_CHOICES}")
+    op = int(value)  # type: ignore[call-overload]
+    if not 0 <= op < NUM_OPS:
+        raise ValueError(f"invalid {name} {action!r}; valid {name}s are the {_OP_CHOICES}")
+    return op
+
+
+def check_ops(ops: object, name: str = "ops") -> tuple[int, ...]:
+    """Return six op ids as ints; floats, bools and strings are refused, never truncated."""
+    if isinstance(ops, np.ndarray):
+        if ops.dtype.kind not in "iu" or ops.shape != (NUM_EDGES,):
+            raise ArgumentTypeError(
+                f"{name} must be {NUM_EDGES} {_OP_CHOICES}, as integers; got a {ops.dtype} array of shape {ops.shape}"
+            )
+        values = ops.tolist()
+    elif isinstance(ops, (list, tuple)):
+        bad = next((o for o in ops if not is_int(o)), None)
+        if bad is not None:
+            raise ArgumentTypeError(
+                f"{name} must be {NUM_EDGES} int {_OP_CHOICES}, got {ops!r}: {shown(bad)} is not an int"
+            )
+        values = [int(o) for o in ops]
+    else:
+        raise ArgumentTypeError(f"{name} must be a sequence of {NUM_EDGES} {_OP_CHOICES}, got {shown(ops)}")
+    if len(values) != NUM_EDGES or any(not 0 <= o < NUM_OPS for o in values):
+        raise ValueError(f"{name} must be {NUM_EDGES} {_OP_CHOICES}, got {ops!r}")
+    return tuple(values)
+
+
+def check_op_array(actions: object, shape: tuple[int, ...], name: str = "actions") -> np.ndarray:
+    """Return an integer array of op ids of exactly ``shape`` (a batch of actions), or raise naming what is wrong."""
+    array = np.asarray(actions)
+    if (
+        array.shape != shape
+        or array.dtype.kind not in "iu"
+        or (array.size and (array.min() < 0 or array.max() >= NUM_OPS))
+    ):
+        raise ValueError(
+            f"{name} must be an int array of shape {shape} with {_OP_CHOICES}, got {array.dtype} {array.shape}"
+        )
+    return array
+
+
+def check_partial_ops(ops: object) -> tuple[int | None, ...]:
+    """Return six op ids of a cell being built, ``None`` where the edge is not chosen yet."""
+    choices = f"{_OP_CHOICES} or None for unset"
+    if isinstance(ops, (str, bytes)) or not isinstance(ops, (Sequence, np.ndarray)):
+        raise ValueError(f"ops must be a sequence of {NUM_EDGES} {choices}; got {ops!r}")
+    if len(ops) != NUM_EDGES:
+        raise ValueError(f"ops must have {NUM_EDGES} entries (one per edge), got {len(ops)}: {ops!r}")
+    for edge, op in enumerate(ops):
+        if op is not None and not (is_int(op) and 0 <= op < NUM_OPS):
+            raise ValueError(f"op {op!r} on edge {edge} is not valid: expected {choices}")
+    return tuple(None if op is None else int(op) for op in ops)
 
 
 def _format_arch_str(ops: tuple[int, ...]) -> str:
     names = [OPS[o] for o in ops]
     return "|{}~0|+|{}~0|{}~1|+|{}~0|{}~1|{}~2|".format(*names)
-
-
-def _check_ops(ops: object) -> tuple[int, ...]:
-    try:
-        values = tuple(int(o) for o in ops)  # type: ignore[attr-defined]
-    except (TypeError, ValueError):
-        raise TypeError(f"ops must be a sequence of {NUM_EDGES} op ids in 0..{NUM_OPS - 1}, got {ops!r}") from None
-    if len(values) != NUM_EDGES or any(not 0 <= o < NUM_OPS for o in values):
-        raise ValueError(
-            f"ops must be {NUM_EDGES} op ids in 0..{NUM_OPS - 1} "
-            f"({', '.join(f'{i}={n}' for i, n in enumerate(OPS))}), got {ops!r}"
-        )
-    return values
 
 
 class Arch:
@@ -114,8 +196,7 @@ class Arch:
     @classmethod
     def from_ops(cls, ops: object) -> Arch:
         """Build from six op ids (0..4) in official edge order."""
-        values = _check_ops(ops)
-        return cls(int(ops_to_index(np.asarray(values))))
+        return cls(index_of_ops(check_ops(ops)))
 
     @classmethod
     def from_str(cls, arch_str: str) -> Arch:
@@ -225,4 +306,7 @@ def index_of(arch: int | str | Arch | tuple[int, ...] | list[int]) -> int:
         return found if found is not None else Arch.from_str(arch).index  # from_str raises the precise error
     if isinstance(arch, (tuple, list, np.ndarray)):
         return Arch.from_ops(arch).index
-    raise TypeError(f"cannot interpret {arch!r} as an NB201 architecture: pass an index, a string, an Arch or op ids")
+    raise ArgumentTypeError(
+        f"cannot interpret {arch!r} ({type(arch).__name__}) as an NB201 architecture: pass an int index in "
+        f"0..{NUM_ARCHS - 1}, an official arch string, an Arch or six op ids"
+    )

@@ -1,4 +1,5 @@
-"""Shared test fixtures: where ``../shared`` is, and a store built once from its real figures."""
+"""Shared test fixtures: the bundled real-figures store (contracts), and ``../shared`` with a store built once
+from its CSV tables (exact figures)."""
 
 from __future__ import annotations
 
@@ -49,3 +50,18 @@ def shared_bench(shared_store: Path):
     from nb201_env.benchmark import Benchmark
 
     return Benchmark.open(shared_store)
+
+
+@pytest.fixture(scope="session")
+def public_store() -> Path:
+    """The bundled ``nb201-public`` store: NB201's real figures, shipped with the package (no ../shared needed)."""
+    from nb201_env.locate import bundled_store_path
+
+    return bundled_store_path("nb201-public")
+
+
+@pytest.fixture(scope="session")
+def public_bench(public_store: Path):
+    from nb201_env.benchmark import Benchmark
+
+    return Benchmark.open(public_store)

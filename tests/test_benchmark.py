@@ -109,14 +109,14 @@ def test_unknown_arch_and_absent_record(seeded):
     )
 
 
-def test_validation_never_reads_test_splits(shared_bench):
+def test_validation_never_reads_test_splits(public_bench):
     """The search signal for every dataset is an x-valid record, never ori-test or x-test."""
     for dataset in ("cifar10", "cifar100", "ImageNet16-120"):
-        acc_view, _, eval_view = shared_bench._cost_views(dataset, 12)
+        acc_view, _, eval_view = public_bench.signal_views(dataset, 12)
         assert acc_view.info.key.split == "x-valid" and eval_view.info.key.split == "x-valid"
     # where no validation record exists the query fails; it does not fall back to test data
     with pytest.raises(MissingRecordError):
-        shared_bench.validation(0, "cifar10", schedule=200)
+        public_bench.validation(0, "cifar10", schedule=200)
 
 
 def test_shared_costs_equal_the_official_formula(shared_nb201, shared_bench):
@@ -137,10 +137,10 @@ def test_shared_best_test_accuracy_is_the_published_optimum(shared_bench):
     assert shared_bench.test_accuracy(6111, "cifar10") == pytest.approx(94.373, abs=1e-3)
 
 
-def test_reported_test_figures_cover_every_architecture(shared_bench):
+def test_reported_test_figures_cover_every_architecture(public_bench):
     """A split held for only some archs (x-test@200 of archs 0..999) must not be chosen for reports."""
     every = np.arange(15625)
     for dataset in ("cifar10", "cifar100", "ImageNet16-120"):
-        assert not np.isnan(shared_bench.test_accuracy_many(every, dataset)).any(), dataset
-    assert shared_bench._test_record("cifar100", None) == ("cifar100", "ori-test", 200)
-    assert shared_bench._test_record("cifar100", 12) == ("cifar100", "x-test", 12)
+        assert not np.isnan(public_bench.test_accuracy_many(every, dataset)).any(), dataset
+    assert public_bench._test_record("cifar100", None) == ("cifar100", "ori-test", 200)
+    assert public_bench._test_record("cifar100", 12) == ("cifar100", "x-test", 12)

@@ -1,8 +1,6 @@
-"""The benchmark bundled with the package: present, complete, intact, and the default when nothing is configured."""
+"""The proxy benchmark bundled with the package (trained by our own pipeline): present, complete, intact, by name."""
 
 from __future__ import annotations
-
-import logging
 
 import numpy as np
 import pytest
@@ -12,24 +10,16 @@ from nb201_env.benchmark import Benchmark
 from nb201_env.isomorphism import class_ids
 from nb201_env.store.schema import MANIFEST
 
-BUNDLED = locate.bundled_store_path()
-
-
-@pytest.fixture
-def nothing_configured(monkeypatch, tmp_path):
-    """No path, no ``$NB201_DATA``, an empty cache directory, and the one-time warning not yet given."""
-    monkeypatch.delenv(locate.ENV_VAR, raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
-    monkeypatch.setattr(locate, "_warned", False)
+PROXY = locate.bundled_store_path("nb201-proxy-cifar10")
 
 
 @pytest.fixture(scope="module")
 def bundled() -> Benchmark:
-    return Benchmark.open(BUNDLED)
+    return Benchmark.open(PROXY)
 
 
 def test_the_bundled_store_ships_intact_and_complete(bundled):
-    assert (BUNDLED / MANIFEST).is_file(), f"the bundled benchmark is missing from the package at {BUNDLED}"
+    assert (PROXY / MANIFEST).is_file(), f"the bundled benchmark is missing from the package at {PROXY}"
     bundled.store.verify()  # every checksum
     assert bundled.store.size_bytes() < 8e6  # "a few MB at most"
     extra = bundled.store.manifest.extra
@@ -61,38 +51,22 @@ def bundled_best(bench: Benchmark) -> int:
     return int(np.argmax(bench.validation_many(np.arange(15625), "cifar10")[0]))
 
 
-def test_with_nothing_configured_the_bundled_store_is_used_and_named_once(nothing_configured, caplog):
-    with caplog.at_level(logging.WARNING, logger="nb201_env.locate"):
-        assert locate.find_store() == BUNDLED
-        assert locate.find_store() == BUNDLED
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1 and "bundled proxy benchmark 'nb201-proxy-cifar10'" in warnings[0].getMessage()
-    assert Benchmark.open().name == "nb201-proxy-cifar10"
+def test_the_proxy_is_opened_by_name():
+    assert locate.find_store("nb201-proxy-cifar10") == PROXY
+    assert Benchmark.open("nb201-proxy-cifar10").name == "nb201-proxy-cifar10"
 
 
-def test_configured_data_wins_over_the_bundled_store(nothing_configured, monkeypatch, tmp_path, caplog):
-    cache = tmp_path / "empty-cache" / "nb201_env" / "nb201.store"
-    cache.mkdir(parents=True)
-    (cache / MANIFEST).write_text("{}")
-    with caplog.at_level(logging.WARNING, logger="nb201_env.locate"):
-        assert locate.find_store() == cache
-        monkeypatch.setenv(locate.ENV_VAR, str(tmp_path / "mine.store"))
-        assert locate.find_store() == tmp_path / "mine.store"
-        assert locate.find_store(tmp_path / "explicit.store") == tmp_path / "explicit.store"
-    assert not caplog.records  # no warning: the bundled store was never chosen
-
-
-def test_gym_make_with_no_arguments_runs_on_the_bundled_store(nothing_configured):
+def test_gym_make_by_name_runs_on_the_proxy():
     import gymnasium as gym
 
     import nb201_env  # noqa: F401
 
-    env = gym.make("NASBench201-v0")
+    env = gym.make("NASBench201-v0", store="nb201-proxy-cifar10")
     env.reset(seed=0)
     for op in [3, 3, 3, 1, 3, 2]:
         _, reward, terminated, truncated, info = env.step(op)
     assert terminated and not truncated and info["benchmark"] == "nb201-proxy-cifar10"
-    bench = Benchmark.open(BUNDLED)
+    bench = Benchmark.open(PROXY)
     assert reward == pytest.approx(bench.validation(info["arch"], "cifar10").accuracy / 100)
     assert env.unwrapped.describe()["benchmark"] == "nb201-proxy-cifar10"
 
@@ -102,7 +76,7 @@ def test_harness_on_the_bundled_store_names_it_and_does_not_compare_to_the_paper
     from benchmarks.harness.run import protocol_variants, sweep
 
     records = sweep(
-        ["rea", "hyperband"], protocol_variants(["nb201"], [3000.0]), 2, tmp_path / "r.jsonl", str(BUNDLED),
+        ["rea", "hyperband"], protocol_variants(["nb201"], [3000.0]), 2, tmp_path / "r.jsonl", str(PROXY),
         workers=1, progress=False,
     )  # fmt: skip
     assert {r["benchmark"] for r in records} == {"nb201-proxy-cifar10"}
@@ -114,5 +88,5 @@ def test_harness_on_the_bundled_store_names_it_and_does_not_compare_to_the_paper
     assert all(r["test"]["cifar100"] is None and r["test"]["cifar10"] is not None for r in records)
     table = markdown_table(summarize(records))
     assert "nb201-proxy-cifar10" in table and "paper" not in table.lower()
-    write_report(records, tmp_path / "report", str(BUNDLED))  # the anytime plot uses the proxy's test figures
+    write_report(records, tmp_path / "report", str(PROXY))  # the anytime plot uses the proxy's test figures
     assert (tmp_path / "report" / "anytime_nb201_3000.png").stat().st_size > 0

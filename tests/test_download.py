@@ -27,8 +27,8 @@ from nb201_env.download import (
     fetch_and_convert,
     google_drive_confirm_url,
 )
-from nb201_env.importers import fixtures
 from nb201_env.store import Store
+from nb201_env.testing import official_files as fixtures
 
 Route = Callable[["_Handler", dict[str, Any]], None]
 TAR_INDICES = [7, 4242]

@@ -4,9 +4,9 @@ import pytest
 
 import nb201_env  # noqa: F401  (registers the envs)
 from nb201_env.config import EnvConfig
-from nb201_env.env import NASBench201Env
+from nb201_env.envs.oneshot import NASBench201OneShotEnv
+from nb201_env.envs.sequential import NASBench201Env
 from nb201_env.masks import connected, connected_by_index
-from nb201_env.oneshot import NASBench201OneShotEnv
 from nb201_env.space import Arch
 
 BEST = [3, 3, 3, 1, 3, 2]  # arch 6111, the best 200-epoch CIFAR-10 architecture
@@ -19,15 +19,15 @@ def _episode(env, ops):
     return out
 
 
-def test_make_by_id_and_by_module_path(shared_bench):
+def test_make_by_id_and_by_module_path(public_bench):
     for env_id in ("NASBench201-v0", "nb201_env:NASBench201-v0"):
-        env = gym.make(env_id, benchmark=shared_bench)
+        env = gym.make(env_id, benchmark=public_bench)
         assert isinstance(env.unwrapped, NASBench201Env)
-    assert isinstance(gym.make("NASBench201-OneShot-v0", benchmark=shared_bench).unwrapped, NASBench201OneShotEnv)
+    assert isinstance(gym.make("NASBench201-OneShot-v0", benchmark=public_bench).unwrapped, NASBench201OneShotEnv)
 
 
-def test_episode_builds_the_cell_in_official_edge_order(shared_bench):
-    env = gym.make("NASBench201-v0", benchmark=shared_bench)
+def test_episode_builds_the_cell_in_official_edge_order(public_bench):
+    env = gym.make("NASBench201-v0", benchmark=public_bench)
     obs, info = env.reset(seed=0)
     assert obs.tolist() == [5, 5, 5, 5, 5, 5, 0] and info == {}
     for k, op in enumerate(BEST[:-1]):
@@ -35,27 +35,27 @@ def test_episode_builds_the_cell_in_official_edge_order(shared_bench):
         assert obs[k] == op and obs[6] == k + 1 and reward == 0.0 and not terminated and not truncated
     obs, reward, terminated, truncated, info = env.step(BEST[-1])
     assert info["arch"] == Arch.from_ops(BEST).index == 6111
-    expected = shared_bench.validation(6111, "cifar10", schedule=12).accuracy
+    expected = public_bench.validation(6111, "cifar10", schedule=12).accuracy
     assert info["valid_accuracy"] == expected and reward == pytest.approx(expected / 100)
     assert type(reward) is float and type(terminated) is bool and type(truncated) is bool
     assert terminated and not truncated and "test_accuracy" not in info
-    assert info["benchmark"] == shared_bench.name  # which figures these are, in every result
+    assert info["benchmark"] == public_bench.name  # which figures these are, in every result
     with pytest.raises(RuntimeError, match="reset"):
         env.step(0)
 
 
-def test_reward_never_uses_test_accuracy(shared_bench):
-    env = NASBench201Env(benchmark=shared_bench, report_test=True)
+def test_reward_never_uses_test_accuracy(public_bench):
+    env = NASBench201Env(benchmark=public_bench, report_test=True)
     *_, info = _episode(env, BEST)
-    assert info["test_accuracy"] == shared_bench.test_accuracy(6111, "cifar10")
+    assert info["test_accuracy"] == public_bench.test_accuracy(6111, "cifar10")
     assert info["valid_accuracy"] != info["test_accuracy"]
     assert env.describe()["signal"] == "cifar10-valid/x-valid/accuracy"
 
 
 @pytest.mark.parametrize("rule", ["nb201", "nats"])
-def test_budget_rules_end_the_search(shared_bench, rule):
-    cost = shared_bench.cost(6111, "cifar10", schedule=12)
-    env = NASBench201Env(benchmark=shared_bench, budget=2.5 * cost, budget_rule=rule, charge_repeats=True)
+def test_budget_rules_end_the_search(public_bench, rule):
+    cost = public_bench.cost(6111, "cifar10", schedule=12)
+    env = NASBench201Env(benchmark=public_bench, budget=2.5 * cost, budget_rule=rule, charge_repeats=True)
     env.reset(seed=1)
     results = [_episode(env, BEST) for _ in range(4)]
     flags = [(r[2], r[3]) for r in results]
@@ -71,16 +71,16 @@ def test_budget_rules_end_the_search(shared_bench, rule):
     assert env.clock.elapsed == 0 and not env.clock.exhausted
 
 
-def test_protocol_preset_and_explicit_override(shared_bench):
-    env = NASBench201Env(benchmark=shared_bench, protocol="nb201")
+def test_protocol_preset_and_explicit_override(public_bench):
+    env = NASBench201Env(benchmark=public_bench, protocol="nb201")
     assert (env.clock.budget, env.clock.rule) == (12000, "nb201")
-    env = NASBench201Env(benchmark=shared_bench, protocol="nb201", budget=500.0)
+    env = NASBench201Env(benchmark=public_bench, protocol="nb201", budget=500.0)
     assert env.clock.budget == 500.0
 
 
-def test_same_seed_same_trajectory(shared_bench):
+def test_same_seed_same_trajectory(public_bench):
     def run(seed):
-        env = gym.make("NASBench201-v0", benchmark=shared_bench, budget=3000.0)
+        env = gym.make("NASBench201-v0", benchmark=public_bench, budget=3000.0)
         env.reset(seed=seed)
         env.action_space.seed(seed)
         log = []
@@ -95,8 +95,8 @@ def test_same_seed_same_trajectory(shared_bench):
     assert run(3) != run(4)
 
 
-def test_masks_forbid_exactly_the_disconnected_completions(shared_bench):
-    env = NASBench201Env(benchmark=shared_bench, action_mask=True)
+def test_masks_forbid_exactly_the_disconnected_completions(public_bench):
+    env = NASBench201Env(benchmark=public_bench, action_mask=True)
     _, info = env.reset(seed=0)
     assert info["action_mask"].all()
     for op in (0, 0, 0):  # nodes 1 and 2 unreachable: edge 3<-0 must not be none
@@ -117,37 +117,37 @@ def test_masks_forbid_exactly_the_disconnected_completions(shared_bench):
             assert mask[a] == bool(connected(completions).any())
 
 
-def test_disconnected_cells_score_chance(shared_bench):
-    acc = shared_bench.query_many(np.arange(15625), dataset="cifar10", split="ori-test", schedule=200)
+def test_disconnected_cells_score_chance(public_bench):
+    acc = public_bench.query_many(np.arange(15625), dataset="cifar10", split="ori-test", schedule=200)
     dead = ~connected_by_index()
     assert dead.sum() > 0 and np.all(acc[dead] < 11) and np.median(acc[~dead]) > 80
 
 
-def test_bad_arguments_name_valid_choices(shared_bench):
-    env = NASBench201Env(benchmark=shared_bench)
+def test_bad_arguments_name_valid_choices(public_bench):
+    env = NASBench201Env(benchmark=public_bench)
     env.reset(seed=0)
     for bad in (5, -1, 2.5, "x"):
         with pytest.raises((ValueError, TypeError), match="op ids 0..4|invalid action"):
             env.step(bad)
     with pytest.raises(ValueError, match="unknown environment argument 'budjet'"):
-        NASBench201Env(benchmark=shared_bench, budjet=10)
+        NASBench201Env(benchmark=public_bench, budjet=10)
     with pytest.raises(ValueError, match="unknown dataset 'mnist'"):
-        NASBench201Env(benchmark=shared_bench, dataset="mnist")
+        NASBench201Env(benchmark=public_bench, dataset="mnist")
     with pytest.raises(ValueError, match="unknown render_mode 'human'"):
-        NASBench201Env(benchmark=shared_bench, render_mode="human")
+        NASBench201Env(benchmark=public_bench, render_mode="human")
     with pytest.raises(ValueError, match="seed_policy='fixed'"):
-        EnvConfig(seed=3)
+        EnvConfig.from_kwargs(seed=3)
     with pytest.raises(TypeError, match="Evaluator"):
         NASBench201Env(evaluator=object())
-    one = NASBench201OneShotEnv(benchmark=shared_bench)
+    one = NASBench201OneShotEnv(benchmark=public_bench)
     one.reset(seed=0)
     with pytest.raises(ValueError, match="6 op ids"):
         one.step(np.array([0, 1, 2]))
 
 
-def test_oneshot_matches_sequential(shared_bench):
-    seq = NASBench201Env(benchmark=shared_bench, budget=1000.0)
-    one = NASBench201OneShotEnv(benchmark=shared_bench, budget=1000.0)
+def test_oneshot_matches_sequential(public_bench):
+    seq = NASBench201Env(benchmark=public_bench, budget=1000.0)
+    one = NASBench201OneShotEnv(benchmark=public_bench, budget=1000.0)
     seq.reset(seed=0)
     obs, _ = one.reset(seed=0)
     assert obs.tolist() == [0.0, 0.0]
@@ -193,7 +193,7 @@ def test_fidelity_action_charges_partial_training(tmp_path):
 
 
 @pytest.mark.parametrize("env_id", ["NASBench201-v0", "NASBench201-OneShot-v0"])
-def test_passes_gymnasium_and_sb3_checkers_without_warnings(shared_bench, env_id):
+def test_passes_gymnasium_and_sb3_checkers_without_warnings(public_bench, env_id):
     import warnings
 
     from gymnasium.utils.env_checker import check_env
@@ -202,13 +202,13 @@ def test_passes_gymnasium_and_sb3_checkers_without_warnings(shared_bench, env_id
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any checker warning fails the test
         for mode in (None, "ansi", "rgb_array"):
-            env = gym.make(env_id, benchmark=shared_bench, budget=5000.0, render_mode=mode)
+            env = gym.make(env_id, benchmark=public_bench, budget=5000.0, render_mode=mode)
             check_env(env.unwrapped, skip_render_check=mode is None)
-            sb3_check_env(gym.make(env_id, benchmark=shared_bench, budget=5000.0).unwrapped)
+            sb3_check_env(gym.make(env_id, benchmark=public_bench, budget=5000.0).unwrapped)
 
 
-def test_render_modes_show_the_cell(shared_bench):
-    env = NASBench201Env(benchmark=shared_bench, render_mode="ansi")
+def test_render_modes_show_the_cell(public_bench):
+    env = NASBench201Env(benchmark=public_bench, render_mode="ansi")
     env.reset(seed=0)
     env.step(3)
     text = env.render()
@@ -217,7 +217,7 @@ def test_render_modes_show_the_cell(shared_bench):
         env.step(op)
     text = env.render()
     assert Arch(6111).to_str() in text and "84.38" in text
-    picture = NASBench201Env(benchmark=shared_bench, render_mode="rgb_array")
+    picture = NASBench201Env(benchmark=public_bench, render_mode="rgb_array")
     picture.reset(seed=0)
     frame = picture.render()
     assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3

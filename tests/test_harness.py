@@ -15,10 +15,10 @@ def fake_agent(monkeypatch):
     return "fake"
 
 
-def test_sweep_records_runs_and_adds_test_accuracy_afterwards(fake_agent, shared_store, shared_bench, tmp_path):
+def test_sweep_records_runs_and_adds_test_accuracy_afterwards(fake_agent, public_store, public_bench, tmp_path):
     out = tmp_path / "r.jsonl"
     protocols = protocol_variants(["nb201"], [2000.0])
-    records = sweep([fake_agent], protocols, 3, out, str(shared_store), workers=1, progress=False)
+    records = sweep([fake_agent], protocols, 3, out, str(public_store), workers=1, progress=False)
     assert [r["run"] for r in records] == [0, 1, 2] and records[0]["protocol"] == "nb201@2000"
     r = records[1]
     assert 0 < r["clock"] <= 2000 and r["evaluations"] > 3
@@ -26,36 +26,36 @@ def test_sweep_records_runs_and_adds_test_accuracy_afterwards(fake_agent, shared
     assert traj["time"] == sorted(traj["time"]) and len(traj["arch"]) == r["evaluations"]
     best = traj["arch"][int(np.argmax(traj["valid"]))]
     assert r["best_arch"] == best
-    assert r["test"]["cifar10"] == pytest.approx(shared_bench.test_accuracy(best, "cifar10"))
-    assert r["test"]["ImageNet16-120"] == pytest.approx(shared_bench.test_accuracy(best, "ImageNet16-120"))
+    assert r["test"]["cifar10"] == pytest.approx(public_bench.test_accuracy(best, "cifar10"))
+    assert r["test"]["ImageNet16-120"] == pytest.approx(public_bench.test_accuracy(best, "ImageNet16-120"))
 
 
-def test_interrupted_sweep_resumes_without_loss(fake_agent, shared_store, tmp_path):
+def test_interrupted_sweep_resumes_without_loss(fake_agent, public_store, tmp_path):
     out = tmp_path / "r.jsonl"
     protocols = protocol_variants(["nb201"], [1500.0])
-    sweep([fake_agent], protocols, 2, out, str(shared_store), workers=1, progress=False)
+    sweep([fake_agent], protocols, 2, out, str(public_store), workers=1, progress=False)
     first = out.read_text()
     with open(out, "a") as fh:  # a run torn mid-write by a crash
         fh.write('{"agent": "fake", "protocol": "nb201@1500", "run": 2, "tru')
     assert len(read_results(out)) == 2
-    records = sweep([fake_agent], protocols, 4, out, str(shared_store), workers=1, progress=False)
+    records = sweep([fake_agent], protocols, 4, out, str(public_store), workers=1, progress=False)
     assert sorted(r["run"] for r in records) == [0, 1, 2, 3]
     assert out.read_text().startswith(first)  # nothing already written was lost or rewritten
-    again = sweep([fake_agent], protocols, 4, out, str(shared_store), workers=1, progress=False)
+    again = sweep([fake_agent], protocols, 4, out, str(public_store), workers=1, progress=False)
     assert len(again) == 4
 
 
-def test_parallel_sweep_equals_serial(fake_agent, shared_store, tmp_path):
+def test_parallel_sweep_equals_serial(fake_agent, public_store, tmp_path):
     protocols = protocol_variants(["nb201"], [1000.0])
-    serial = sweep([fake_agent], protocols, 4, tmp_path / "a.jsonl", str(shared_store), workers=1, progress=False)
-    parallel = sweep([fake_agent], protocols, 4, tmp_path / "b.jsonl", str(shared_store), workers=2, progress=False)
+    serial = sweep([fake_agent], protocols, 4, tmp_path / "a.jsonl", str(public_store), workers=1, progress=False)
+    parallel = sweep([fake_agent], protocols, 4, tmp_path / "b.jsonl", str(public_store), workers=2, progress=False)
     strip = lambda rs: sorted((r["run"], r["best_arch"], r["trajectory"]["arch"]) for r in rs)  # noqa: E731
     assert strip(serial) == strip(parallel)
 
 
-def test_unknown_agent_and_protocol_are_named(shared_store, tmp_path):
+def test_unknown_agent_and_protocol_are_named(public_store, tmp_path):
     with pytest.raises(ValueError, match="unknown agent 'genetic'; known agents are: random"):
-        sweep(["genetic"], protocol_variants(["nb201"], None), 1, tmp_path / "x.jsonl", str(shared_store))
+        sweep(["genetic"], protocol_variants(["nb201"], None), 1, tmp_path / "x.jsonl", str(public_store))
     with pytest.raises(ValueError, match="unknown protocol 'darts'"):
         protocol_variants(["darts"], None)
 
@@ -86,24 +86,38 @@ def test_summary_statistics_and_table():
     )
     assert np.isnan(rea["cifar100_mean"])
     table = markdown_table(rows)
-    assert "93.50 ± 0.71 (paper 93.92 ± 0.30)" in table and "n/a" in table
+    assert "93.50 ± 0.71 [93.00, 94.00] (paper 93.92 ± 0.30)" in table and "n/a" in table
+    assert rea["rank"] == 1.0 and rea["rank_runs"] == 1  # only run 0 is common to both agents: 93 beats 92
+    assert "| nb201 | random | 1 | 2.00 | 92.00 (paper 93.70 ± 0.36) |" in table
 
 
-def test_anytime_curve_follows_the_incumbent_by_validation(shared_bench):
+def test_anytime_curve_follows_the_incumbent_by_validation(public_bench):
     grid = np.array([0.0, 10.0, 49.0, 50.0, 95.0])
-    curve = anytime_curves([_record("rea", 0, 93.0)], shared_bench, grid, "cifar10")[0]
-    t0, t6111 = shared_bench.test_accuracy(0, "cifar10"), shared_bench.test_accuracy(6111, "cifar10")
+    curve = anytime_curves([_record("rea", 0, 93.0)], public_bench, grid, "cifar10")[0]
+    t0, t6111 = public_bench.test_accuracy(0, "cifar10"), public_bench.test_accuracy(6111, "cifar10")
     assert np.isnan(curve[0]) and curve[1] == t0 and curve[2] == t0
     assert curve[3] == t6111 and curve[4] == t6111  # arch 1 (valid 84) never displaces 6111 (85)
 
 
-def test_report_writes_table_csv_and_plots(shared_store, tmp_path):
+def test_report_writes_table_csv_and_plots(public_store, tmp_path):
     records = [_record("rea", 0, 93.0), _record("rea", 1, 94.0)]
-    table = write_report(records, tmp_path / "rep", str(shared_store))
+    table = write_report(records, tmp_path / "rep", str(public_store))
     assert (tmp_path / "rep" / "table.md").read_text().strip() == table
     assert (tmp_path / "rep" / "table.csv").read_text().startswith("protocol,agent,runs")
     assert (tmp_path / "rep" / "anytime_nb201.png").stat().st_size > 1000
     assert (tmp_path / "rep" / "anytime_nb201.svg").exists()
+
+
+def test_report_tests_agents_pairwise_and_draws_their_ranks(public_store, tmp_path):
+    records = [_record("rea", r, 93.0 + 0.01 * r) for r in range(30)]
+    records += [_record("random", r, 92.0 + 0.01 * r) for r in range(30)]
+    records += [_record("local", r, 92.0 + 0.01 * r) for r in range(30)]
+    write_report(records, tmp_path / "rep", str(public_store))
+    tests = (tmp_path / "rep" / "tests.md").read_text()
+    assert "over 30 common runs" in tests
+    assert "| local | random | +0.000 | 0.50 | 1 | 1 | no |" in tests
+    assert "| random | rea | -1.000 | 0.00 |" in tests and "B better" in tests
+    assert (tmp_path / "rep" / "ranks_nb201.png").stat().st_size > 1000
 
 
 def test_results_writer_repairs_a_torn_line(tmp_path):
@@ -117,3 +131,104 @@ def test_results_writer_repairs_a_torn_line(tmp_path):
 def test_a_proxy_table_is_never_compared_with_the_paper():
     proxy = [{**_record("rea", r, 93.0 + r), "benchmark_kind": "proxy-table"} for r in range(2)]
     assert "paper" not in markdown_table(summarize(proxy))
+
+
+def test_multi_objective_sweep_names_its_objectives_and_reports_hypervolume(public_store, tmp_path):
+    out = tmp_path / "mo.jsonl"
+    goals = ["valid_accuracy", "latency_ms/pixel3"]
+    protocols = protocol_variants(["nb201"], [3000.0])
+    records = sweep(["mo_random"], protocols, 3, out, str(public_store), workers=1, progress=False, objectives=goals)
+    assert {r["protocol"] for r in records} == {"nb201@3000+latency_ms/pixel3"}
+    assert all(r["objectives"] == goals and r["evaluations"] > 10 for r in records)
+    # another objective is another protocol: the same file resumes neither into the other
+    more = sweep(["mo_random"], protocols, 3, out, str(public_store), workers=1, progress=False,
+                 objectives=["valid_accuracy", "params_mb"])  # fmt: skip
+    assert len(more) == 6
+    write_report(more, tmp_path / "rep", str(public_store))
+    table = (tmp_path / "rep" / "mo_table.md").read_text()
+    assert "### nb201@3000+latency_ms/pixel3: valid_accuracy vs latency_ms/pixel3" in table
+    assert "| mo_random | 3 |" in table
+    for name in ("hypervolume_nb201_3000_latency_ms-pixel3.png", "front_nb201_3000_params_mb.png"):
+        assert (tmp_path / "rep" / name).stat().st_size > 1000
+
+
+def test_unknown_objective_fails_before_any_run_naming_the_stores_objectives(public_store, tmp_path):
+    out = tmp_path / "mo.jsonl"
+    with pytest.raises(ValueError, match=r"unknown objective 'latency_ms/iphone'.*valid choices are: valid_accuracy"):
+        sweep(["mo_random"], protocol_variants(["nb201"], None), 1, out, str(public_store), workers=1,
+              objectives=["valid_accuracy", "latency_ms/iphone"])  # fmt: skip
+    assert not out.exists()
+
+
+def test_hypervolume_curve_rises_with_the_front_and_equals_one_on_the_true_front(public_bench):
+    from benchmarks.harness.mo_report import Space, hypervolume_curve, run_front
+
+    space = Space.of(public_bench, "cifar10", ["valid_accuracy", "params_mb"])
+    true = space.true_front.tolist()
+    assert space.ratio(space.true_front) == pytest.approx(1.0)
+    record = {"trajectory": {"time": [10.0 * (i + 1) for i in range(len(true))], "arch": true,
+                             "epoch": [11] * len(true)}}  # fmt: skip
+    curve = hypervolume_curve(record, space, np.array([0.0, 10.0, 10.0 * len(true)]))
+    assert curve[0] == 0.0 and 0 < curve[1] < 1
+    # the run's front is on validation accuracy: the true test front need not be all of it
+    found = run_front(record, space)
+    assert curve[2] == pytest.approx(space.ratio(found)) and curve[2] <= 1.0 + 1e-12
+
+
+def test_a_killed_worker_loses_nothing_its_runs_are_redone(monkeypatch, public_store, tmp_path, caplog):
+    marker = tmp_path / "killed-once"
+    monkeypatch.setitem(registry.AGENTS, "fake", registry.AgentSpec("fake_agent", {"kill_once": str(marker)}))
+    out = tmp_path / "r.jsonl"
+    records = sweep(
+        ["fake"], protocol_variants(["nb201"], [1000.0]), 6, out, str(public_store), workers=2, progress=False
+    )
+    assert marker.exists(), "no worker was killed: the test did not exercise the broken pool"
+    assert sorted(r["run"] for r in records) == list(range(6))
+    assert "a worker process died" in caplog.text and "redoing them in a fresh pool" in caplog.text
+
+
+def test_runs_that_keep_killing_their_worker_are_named_and_the_others_kept(monkeypatch, public_store, tmp_path):
+    from benchmarks.harness.run import RunsLost
+
+    monkeypatch.setitem(registry.AGENTS, "fake", registry.AgentSpec("fake_agent", {"kill_seed": 3}))
+    out = tmp_path / "r.jsonl"
+    with pytest.raises(RunsLost, match=r"fake/nb201@1000/run 3") as error:
+        sweep(["fake"], protocol_variants(["nb201"], [1000.0]), 5, out, str(public_store), workers=2, progress=False)
+    assert "rerunning the command retries the lost ones" in str(error.value)
+    kept = sorted(r["run"] for r in read_results(out))
+    assert 3 not in kept and len(kept) >= 1  # whatever finished before the pool broke stays in the file
+
+
+def test_incomplete_lines_are_skipped_and_reported(fake_agent, public_store, tmp_path, caplog):
+    out = tmp_path / "r.jsonl"
+    protocols = protocol_variants(["nb201"], [1000.0])
+    sweep([fake_agent], protocols, 2, out, str(public_store), workers=1, progress=False)
+    with open(out, "a") as fh:
+        fh.write('{"agent": "random"}\n')
+        fh.write('{"agent": "fake", "protocol": "nb201@1000", "run": "2"}\n')
+        fh.write("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[" * 100 + "\n")
+    assert len(read_results(out)) == 2
+    assert "r.jsonl:3: ignoring an incomplete record (missing or invalid: protocol, run" in caplog.text
+    assert "r.jsonl:4: ignoring an incomplete record" in caplog.text and "r.jsonl:5: ignoring" in caplog.text
+    records = sweep([fake_agent], protocols, 3, out, str(public_store), workers=1, progress=False)
+    assert sorted(r["run"] for r in records) == [0, 1, 2]
+
+
+def test_outputs_are_checked_before_any_run(public_store, tmp_path, capsys, caplog):
+    from benchmarks.harness.run import main
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("mine")
+    for args, needle in (
+        (["--out", str(blocker / "r.jsonl")], "is a file, not a folder"),
+        (["--out", str(tmp_path / "r.jsonl"), "--report", str(blocker)], "is not a writable folder"),
+        (["--out", str(tmp_path)], "is not a writable file"),
+    ):
+        caplog.clear()
+        with pytest.raises(SystemExit) as code:
+            main(["--agents", "random", "--runs", "1", "--store", str(public_store), *args])
+        assert code.value.code == 2 and needle in caplog.text
+    assert blocker.read_text() == "mine" and not (tmp_path / "r.jsonl").exists()
+    with pytest.raises(SystemExit):
+        main(["--runs", "0"])
+    assert "--runs must be an int >= 1" in capsys.readouterr().err

@@ -6,7 +6,7 @@ from benchmarks.harness.report import PUBLISHED_NB201, summarize
 from benchmarks.harness.run import protocol_variants, sweep
 
 
-def test_random_rea_reinforce_match_the_nb201_paper(shared_store, tmp_path):
+def test_random_rea_reinforce_match_the_nb201_paper(public_store, tmp_path):
     """Mean test accuracy of the architecture found lies within the paper's standard deviation.
 
     The paper searched with a randomly drawn seed per query and reports x-test for CIFAR-100 and
@@ -19,7 +19,7 @@ def test_random_rea_reinforce_match_the_nb201_paper(shared_store, tmp_path):
         protocol_variants(["nb201"], None),
         500,
         tmp_path / "r.jsonl",
-        str(shared_store),
+        str(public_store),
         workers=2,
         progress=False,
     )

@@ -175,7 +175,7 @@ def test_rgb_without_pillow_says_how_to_install_it(monkeypatch):
 )
 @pytest.mark.parametrize("render", [render_ansi, render_rgb])
 def test_bad_ops_raise_value_error_naming_the_value_and_choices(render, ops, named):
-    with pytest.raises(ValueError, match="op ids 0..4|6 entries") as info:
+    with pytest.raises(ValueError, match="op ids in 0..4|6 entries") as info:
         render(ops)
     message = str(info.value)
     assert named in message

@@ -156,10 +156,20 @@ def test_arch_order_constant_matches_the_official_strings(official_meta_archs):
     assert hashlib.sha256("\n".join(official_meta_archs).encode()).hexdigest() == ARCH_ORDER_SHA256
 
 
+def _reseal(path):
+    """Recompute the seal after an edit: what a tool writing a different (but sealed) manifest would produce."""
+    from nb201_env.store.checks import sealed_text
+
+    (path / MANIFEST).write_text(sealed_text(json.loads((path / MANIFEST).read_text())))
+
+
 def test_store_from_another_index_order_is_refused(tmp_path):
     path = _write(tmp_path / "s.store")
     manifest = json.loads((path / MANIFEST).read_text())
     manifest["arch_order_sha256"] = "0" * 64
     (path / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(StoreError, match="has been edited"):
+        Store.open(path)
+    _reseal(path)
     with pytest.raises(StoreError, match="not the official NB201 index order"):
         Store.open(path)

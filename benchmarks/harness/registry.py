@@ -10,21 +10,37 @@ from typing import Any
 
 @dataclass(frozen=True)
 class AgentSpec:
-    """An agent module and the arguments it runs with in the harness."""
+    """An agent module, the arguments it runs with in the harness, and its ask/tell searcher class if it has
+    one that tolerates several proposals in flight (what the multi-worker simulation needs)."""
 
     module: str
     args: dict[str, Any] = field(default_factory=dict)
+    searcher: str | None = None
 
     def load(self) -> ModuleType:
         return importlib.import_module(self.module)
 
+    def cluster_searcher(self) -> str:
+        """Return the searcher class name for the multi-worker simulation, or raise naming the agents that have one."""
+        if self.searcher is None:
+            able = ", ".join(name for name, spec in AGENTS.items() if spec.searcher)
+            raise ValueError(
+                f"agent {self.module} has no ask/tell searcher for the cluster simulation; use one of {able}"
+            )
+        return self.searcher
+
 
 AGENTS: dict[str, AgentSpec] = {
-    "random": AgentSpec("agents.random_search"),
-    "rea": AgentSpec("agents.regularized_evolution"),
-    "reinforce": AgentSpec("agents.reinforce"),
+    "random": AgentSpec("agents.random_search", searcher="RandomSearch"),
+    "rea": AgentSpec("agents.regularized_evolution", searcher="RegularizedEvolution"),
+    "reinforce": AgentSpec("agents.reinforce", searcher="Reinforce"),
     "local": AgentSpec("agents.local_search"),
     "hyperband": AgentSpec("agents.hyperband"),
+    "tpe": AgentSpec("agents.optuna_tpe"),
+    "tpe_univariate": AgentSpec("agents.optuna_tpe", {"multivariate": False}),
+    "bohb": AgentSpec("agents.optuna_bohb"),
+    "mo_random": AgentSpec("agents.mo_random_search"),
+    "nsga2": AgentSpec("agents.mo_nsga2"),
     "ppo": AgentSpec("agents.sb3_agents", {"algo": "ppo"}),
     "a2c": AgentSpec("agents.sb3_agents", {"algo": "a2c"}),
     "dqn": AgentSpec("agents.sb3_agents", {"algo": "dqn"}),

@@ -1,5 +1,6 @@
-"""Reports of a sweep: mean +/- std of final test accuracy per agent and dataset (Markdown and CSV) and
-anytime plots (test accuracy of the incumbent vs simulated time, with the spread across runs).
+"""Reports of a sweep: final test accuracy per agent and dataset (mean +/- std, bootstrap 95% CI of the mean,
+average rank; Markdown and CSV), pairwise Mann-Whitney U tests with Holm's correction, anytime plots (test
+accuracy of the incumbent vs simulated time, mean with a bootstrap 95% band) and average-rank diagrams.
 
     python -m benchmarks.harness.report results/nb201.jsonl --out results/report [--store PATH]
 """
@@ -10,7 +11,6 @@ import argparse
 import csv
 import logging
 import math
-import warnings
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.harness.results import read_results
+from benchmarks.harness.stats import RankSummary, average_ranks, bootstrap_mean_ci, pairwise_tests
 from nb201_env.benchmark import Benchmark
 from nb201_env.locate import find_store
 from nb201_env.names import SEARCH_DATASETS
@@ -30,65 +31,136 @@ PUBLISHED_NB201: dict[str, dict[str, tuple[float, float]]] = {
     "rea": {"cifar10": (93.92, 0.30), "cifar100": (71.84, 0.99), "ImageNet16-120": (45.54, 1.03)},
     "random": {"cifar10": (93.70, 0.36), "cifar100": (71.04, 1.07), "ImageNet16-120": (44.57, 1.25)},
     "reinforce": {"cifar10": (93.85, 0.37), "cifar100": (71.71, 1.09), "ImageNet16-120": (45.24, 1.18)},
+    "bohb": {"cifar10": (93.61, 0.52)},
 }
 LABELS = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "ImageNet16-120": "ImageNet16-120"}
 
 
-def summarize(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Return one row per (protocol, agent): runs, mean/std test accuracy per dataset, effort."""
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+def slug(protocol: str) -> str:
+    """Return a file-name-safe protocol name (``nb201@3000+latency_ms/pixel3`` -> ``nb201_3000_latency_ms-pixel3``)."""
+    return protocol.replace("@", "_").replace("+", "_").replace("/", "-")
+
+
+def _by_protocol(records: list[dict[str, Any]]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    groups: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for r in records:
-        groups[(r["protocol"], r["agent"])].append(r)
+        groups[r["protocol"]][r["agent"]].append(r)
+    return groups
+
+
+def _finals(runs: list[dict[str, Any]], dataset: str) -> np.ndarray:
+    return np.array([r["test"][dataset] for r in runs if r["test"].get(dataset) is not None], dtype=float)
+
+
+def rank_summary(agents: dict[str, list[dict[str, Any]]]) -> RankSummary:
+    """Average ranks of the agents of one protocol by test accuracy on the searched dataset, over common runs."""
+    return average_ranks(
+        {agent: {int(r["run"]): r["test"].get(r["dataset"]) for r in runs} for agent, runs in agents.items()}
+    )
+
+
+def summarize(records: list[dict[str, Any]], rng: np.random.Generator | None = None) -> list[dict[str, Any]]:
+    """Return one row per (protocol, agent): runs, average rank, test accuracy per dataset, effort.
+
+    Per dataset: mean, std and the bootstrap 95% CI of the mean (resampled with ``rng``; default seed 0, so
+    a report is reproducible). The rank is the agent's average rank by test accuracy on the searched dataset
+    over the runs that every agent of the protocol completed (``rank_runs``).
+    """
+    rng = rng if rng is not None else np.random.default_rng(0)
     rows = []
-    for (protocol, agent), runs in sorted(groups.items()):
-        row: dict[str, Any] = {
-            "protocol": protocol,
-            "agent": agent,
-            "runs": len(runs),
-            "benchmark": runs[0]["benchmark"],
-            "kind": runs[0].get("benchmark_kind", "recorded"),  # a proxy table is not comparable to the paper
-        }
-        for dataset in SEARCH_DATASETS:
-            values = np.array([r["test"].get(dataset) for r in runs if r["test"].get(dataset) is not None], dtype=float)
-            row[f"{dataset}_mean"] = float(values.mean()) if len(values) else math.nan
-            row[f"{dataset}_std"] = float(values.std(ddof=1)) if len(values) > 1 else math.nan
-        row["valid_mean"] = float(np.mean([r["best_valid"] for r in runs if r["best_valid"] is not None]))
-        row["evaluations_mean"] = float(np.mean([r["evaluations"] for r in runs]))
-        row["clock_mean"] = float(np.mean([r["clock"] for r in runs]))
-        rows.append(row)
+    for protocol, agents in sorted(_by_protocol(records).items()):
+        ranks = rank_summary(agents) if len(agents) > 1 else None
+        for agent, runs in sorted(agents.items()):
+            row: dict[str, Any] = {
+                "protocol": protocol,
+                "agent": agent,
+                "runs": len(runs),
+                "rank": ranks.ranks[agent] if ranks else math.nan,
+                "rank_runs": ranks.runs if ranks else 0,
+                "benchmark": runs[0]["benchmark"],
+                "kind": runs[0].get("benchmark_kind", "recorded"),  # a proxy table is not comparable to the paper
+            }
+            for dataset in SEARCH_DATASETS:
+                values = _finals(runs, dataset)
+                row[f"{dataset}_mean"] = float(values.mean()) if len(values) else math.nan
+                row[f"{dataset}_std"] = float(values.std(ddof=1)) if len(values) > 1 else math.nan
+                row[f"{dataset}_ci_low"], row[f"{dataset}_ci_high"] = bootstrap_mean_ci(values, rng)
+            row["valid_mean"] = float(np.mean([r["best_valid"] for r in runs if r["best_valid"] is not None]))
+            row["evaluations_mean"] = float(np.mean([r["evaluations"] for r in runs]))
+            row["clock_mean"] = float(np.mean([r["clock"] for r in runs]))
+            rows.append(row)
     return rows
 
 
-def _pm(mean: float, std: float) -> str:
-    return "n/a" if math.isnan(mean) else f"{mean:.2f} ± {std:.2f}"
+def _pm(row: dict[str, Any], dataset: str) -> str:
+    mean, std = row[f"{dataset}_mean"], row[f"{dataset}_std"]
+    if math.isnan(mean):
+        return "n/a"
+    text = f"{mean:.2f} ± {std:.2f}" if not math.isnan(std) else f"{mean:.2f}"
+    low, high = row[f"{dataset}_ci_low"], row[f"{dataset}_ci_high"]
+    return text if math.isnan(low) else f"{text} [{low:.2f}, {high:.2f}]"
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
     """Format the summary as a Markdown table (with the paper's figures beside the NB201 protocol)."""
-    header = ["protocol", "agent", "runs", *(f"{LABELS[d]} test" for d in SEARCH_DATASETS), "evaluations", "benchmark"]
+    header = [
+        "protocol",
+        "agent",
+        "runs",
+        "avg rank",
+        *(f"{LABELS[d]} test" for d in SEARCH_DATASETS),
+        "evaluations",
+        "benchmark",
+    ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         cells = []
         for d in SEARCH_DATASETS:
-            text = _pm(row[f"{d}_mean"], row[f"{d}_std"])
             comparable = row["protocol"].split("@")[0] == "nb201" and row["kind"] == "recorded"
             paper = PUBLISHED_NB201.get(row["agent"], {}).get(d) if comparable else None
-            cells.append(text + (f" (paper {paper[0]:.2f} ± {paper[1]:.2f})" if paper else ""))
-        lines.append(
-            "| "
-            + " | ".join(
-                [
-                    row["protocol"],
-                    row["agent"],
-                    str(row["runs"]),
-                    *cells,
-                    f"{row['evaluations_mean']:.0f}",
-                    row["benchmark"],
-                ]
-            )
-            + " |"
-        )
+            cells.append(_pm(row, d) + (f" (paper {paper[0]:.2f} ± {paper[1]:.2f})" if paper else ""))
+        rank = "" if math.isnan(row["rank"]) else f"{row['rank']:.2f}"
+        fields = [row["protocol"], row["agent"], str(row["runs"]), rank, *cells]
+        lines.append("| " + " | ".join([*fields, f"{row['evaluations_mean']:.0f}", row["benchmark"]]) + " |")
+    lines.append("")
+    lines.append(
+        "mean ± std [bootstrap 95% CI of the mean]; avg rank: mean rank by test accuracy on the searched dataset "
+        "(1 = best) over the runs every agent of the protocol completed."
+    )
     return "\n".join(lines)
+
+
+def markdown_tests(records: list[dict[str, Any]], alpha: float = 0.05) -> str:
+    """Format, per protocol, the Friedman test, the critical difference and pairwise Mann-Whitney U tests."""
+    out = []
+    for protocol, agents in sorted(_by_protocol(records).items()):
+        if len(agents) < 2:
+            continue
+        dataset = next(iter(agents.values()))[0]["dataset"]
+        ranks = rank_summary(agents)
+        friedman = "n/a" if math.isnan(ranks.friedman_p) else f"{ranks.friedman_p:.2g}"
+        out += [
+            f"### {protocol}: {LABELS[dataset]} test accuracy",
+            "",
+            f"Friedman p = {friedman} over {ranks.runs} common runs; Nemenyi critical difference of average "
+            f"ranks {ranks.critical_difference:.2f} (alpha 0.05).",
+            "",
+            "| agent A | agent B | mean A - B | A12 | p | p (Holm) | significant |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for t in pairwise_tests({agent: _finals(runs, dataset) for agent, runs in agents.items()}):
+            verdict = ("A better" if t.mean_difference > 0 else "B better") if t.p_holm < alpha else "no"
+            out.append(
+                f"| {t.first} | {t.second} | {t.mean_difference:+.3f} | {t.a12:.2f} | {t.p_value:.2g} "
+                f"| {t.p_holm:.2g} | {verdict} |"
+            )
+        out.append("")
+    if out:
+        out.append(
+            "Two-sided Mann-Whitney U on final test accuracy, Holm-corrected over the pairs of each protocol; "
+            "A12 = probability that a run of A beats a run of B."
+        )
+    return "\n".join(out)
 
 
 def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
@@ -123,59 +195,26 @@ def anytime_curves(
     return out
 
 
-def plot_anytime(records: list[dict[str, Any]], bench: Benchmark, folder: Path) -> list[Path]:
-    """Write one anytime plot (PNG and SVG) per protocol; return the files."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    files = []
-    by_protocol: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in records:
-        by_protocol[r["protocol"]].append(r)
-    for protocol, runs in sorted(by_protocol.items()):
-        budget, dataset = runs[0]["budget"], runs[0]["dataset"]
-        grid = np.linspace(0, budget, 400)
-        fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
-        by_agent: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for r in runs:
-            by_agent[r["agent"]].append(r)
-        for agent, agent_runs in sorted(by_agent.items()):
-            curves = anytime_curves(agent_runs, bench, grid, dataset)
-            with warnings.catch_warnings():  # grid points before a run's first evaluation are all-NaN
-                warnings.simplefilter("ignore", RuntimeWarning)
-                mean = np.nanmean(curves, axis=0)
-                lo, hi = np.nanpercentile(curves, 25, axis=0), np.nanpercentile(curves, 75, axis=0)
-            line = ax.plot(grid, mean, label=f"{agent} (n={len(agent_runs)})")[0]
-            ax.fill_between(grid, lo, hi, color=line.get_color(), alpha=0.15, linewidth=0)
-        finals = [r["test"].get(dataset) for r in runs if r["test"].get(dataset) is not None]
-        ax.set_ylim(max(min(finals) - 2, 0) if finals else None, None)
-        ax.set_xlabel("simulated training time (s)")
-        ax.set_ylabel(f"{LABELS[dataset]} test accuracy of incumbent (%)")
-        ax.set_title(f"{protocol}: mean and 25-75% band over runs ({runs[0]['benchmark']})", fontsize=9)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="lower right")
-        fig.tight_layout()
-        for suffix in ("png", "svg"):
-            path = folder / f"anytime_{protocol.replace('@', '_')}.{suffix}"
-            fig.savefig(path)
-            files.append(path)
-        plt.close(fig)
-    return files
-
-
 def write_report(records: list[dict[str, Any]], folder: Path, store: str) -> str:
-    """Write table.md, table.csv and the anytime plots into ``folder``; return the Markdown table."""
+    """Write table.md, table.csv, tests.md, the anytime and rank plots into ``folder``; return the Markdown table."""
     if not records:
         raise ValueError("no finished runs to report")
+    from benchmarks.harness.plots import plot_anytime, plot_ranks
+
     folder.mkdir(parents=True, exist_ok=True)
     rows = summarize(records)
     table = markdown_table(rows)
+    tests = markdown_tests(records)
     (folder / "table.md").write_text(table + "\n")
+    (folder / "tests.md").write_text(tests + "\n")
     write_csv(rows, folder / "table.csv")
     plot_anytime(records, Benchmark.open(store), folder)
-    log.info("report written to %s\n%s", folder, table)
+    plot_ranks(records, folder)
+    if any(r.get("objectives") for r in records):
+        from benchmarks.harness.mo_report import write_mo_report
+
+        write_mo_report(records, folder, store)
+    log.info("report written to %s\n%s\n\n%s", folder, table, tests)
     return table
 
 

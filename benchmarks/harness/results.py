@@ -1,7 +1,9 @@
 """The results file: one JSON line per finished run, appended and flushed as soon as the run ends.
 
 A sweep that is interrupted (even mid-line) loses nothing already written: reading skips a torn last
-line, and the harness skips every (agent, protocol, run) already present.
+line, and the harness skips every (agent, protocol, run) already present. Lines that are not a complete
+record (unreadable JSON, or missing one of :data:`FIELDS`) are skipped and reported the same way, so their
+runs are simply done again.
 """
 
 from __future__ import annotations
@@ -11,9 +13,35 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 log = logging.getLogger(__name__)
+
+_NUMBER: Final = (int, float)
+FIELDS: Final[dict[str, tuple[type, ...]]] = {
+    "agent": (str,),
+    "protocol": (str,),
+    "run": (int,),
+    "seed": (int,),
+    "best_arch": (int,),
+    "best_valid": (*_NUMBER, type(None)),
+    "evaluations": (int,),
+    "clock": _NUMBER,
+    "test": (dict,),
+    "trajectory": (dict,),
+}
+"""Fields every record has, with their JSON types: the harness resumes and reports from these."""
+
+
+def invalid_fields(record: Any) -> list[str]:
+    """Return the fields of :data:`FIELDS` that ``record`` lacks or holds with the wrong type."""
+    if not isinstance(record, dict):
+        return list(FIELDS)
+    return [
+        k
+        for k, kinds in FIELDS.items()
+        if k not in record or not isinstance(record[k], kinds) or (isinstance(record[k], bool) and bool not in kinds)
+    ]
 
 
 def run_key(record: dict[str, Any]) -> tuple[str, str, int]:
@@ -33,9 +61,17 @@ def read_results(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
                 log.warning("%s:%d: ignoring a torn last line (the sweep was interrupted while writing)", path, number)
                 break
             try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
+                record = json.loads(line)
+            except (json.JSONDecodeError, RecursionError):
                 log.warning("%s:%d: ignoring an unreadable line", path, number)
+                continue
+            bad = invalid_fields(record)
+            if bad:
+                log.warning(
+                    "%s:%d: ignoring an incomplete record (missing or invalid: %s)", path, number, ", ".join(bad)
+                )
+                continue
+            records.append(record)
     return records
 
 

@@ -2,136 +2,51 @@
 
     python -m benchmarks.harness.run --agents random rea reinforce --protocols nb201 --runs 500 \\
         --out results/nb201.jsonl [--store PATH] [--workers 2] [--budgets 6000 12000]
+    python -m benchmarks.harness.run --agents mo_random nsga2 --objectives valid_accuracy latency_ms/pixel3 ...
 
 Each run is one search (a fresh search run of the env seeded with ``seed0 + run``, the same seeds for
 every agent); the agent reports its best architecture by validation accuracy, and only then does the
 harness look up that architecture's 200-epoch test accuracy on the three datasets. Rerunning the same
-command skips finished runs, so an interrupted sweep resumes where it stopped.
+command skips finished runs, so an interrupted sweep resumes where it stopped. Multi-objective agents
+(``MULTI_OBJECTIVE = True``) search with ``--objectives``, which are named in the protocol
+(``nb201+latency_ms/pixel3``) and in each record.
+A worker process that dies (killed, out of memory) loses only the runs it held: they are redone in a fresh
+pool, and named if they keep failing. The output file and report folder are checked before any run starts.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import multiprocessing as mp
 import os
+import sys
 import time
-from dataclasses import dataclass, replace
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
-import numpy as np
-
-import nb201_env  # noqa: F401  (registers the envs)
 from benchmarks.harness.registry import AGENTS, get_agent
 from benchmarks.harness.results import ResultsWriter, iter_pending, read_results
+from benchmarks.harness.tasks import Task, init_worker, protocol_variants, run_task
 from nb201_env.benchmark import Benchmark
 from nb201_env.locate import find_store
-from nb201_env.names import SEARCH_DATASETS
-from nb201_env.protocols import PROTOCOLS, SearchProtocol, get_protocol
+from nb201_env.protocols import PROTOCOLS, SearchProtocol
+from nb201_env.store.codec import StoreError
+from nb201_env.store.destination import absolute, check_writable_folder
 
 log = logging.getLogger("benchmarks.harness")
 
 
-@dataclass(frozen=True)
-class Task:
-    """One search run to perform."""
-
-    agent: str
-    protocol: SearchProtocol
-    run: int
-    seed: int
+RETRIES = 2
+"""Fresh pools tried for the runs of a worker that died, before they are reported as lost."""
 
 
-def protocol_variants(names: list[str], budgets: list[float] | None) -> list[SearchProtocol]:
-    """Return the presets named, each once per budget override (named ``preset@budget``)."""
-    out = []
-    for name in names:
-        preset = get_protocol(name)
-        if not budgets:
-            out.append(preset)
-        for budget in budgets or []:
-            out.append(replace(preset, name=f"{name}@{budget:g}", budget=float(budget)))
-    return out
-
-
-_BENCH: Benchmark | None = None
-_ENVS: dict[tuple[str, str], gym.Env] = {}
-
-
-def _init_worker(store: str) -> None:
-    global _BENCH
-    _BENCH = Benchmark.open(store)
-    _ENVS.clear()
-
-
-def _env_for(module: Any, protocol: SearchProtocol) -> gym.Env:
-    key = (module.__name__, protocol.name)
-    env = _ENVS.get(key)
-    if env is None:
-        assert _BENCH is not None
-        kwargs: dict[str, Any] = {
-            "benchmark": _BENCH,
-            "dataset": protocol.dataset,
-            "budget": protocol.budget,
-            "budget_rule": protocol.rule,
-            "schedule": protocol.schedule,
-        }
-        if getattr(module, "USES_FIDELITIES", False):  # multi-fidelity agents choose among the stored epochs
-            schedule = protocol.schedule or _BENCH.search_schedule(protocol.dataset)
-            kwargs["fidelities"] = _BENCH._cost_views(protocol.dataset, schedule)[0].epochs
-        env = _ENVS[key] = gym.make(module.ENV_ID, **kwargs)
-    return env
-
-
-def _test_accuracies(arch: int, schedule: int) -> dict[str, float | None]:
-    assert _BENCH is not None
-    out: dict[str, float | None] = {}
-    for dataset in SEARCH_DATASETS:
-        try:
-            out[dataset] = _BENCH.test_accuracy(arch, dataset, schedule=schedule)
-        except LookupError:
-            out[dataset] = None
-    return out
-
-
-def run_task(task: Task) -> dict[str, Any]:
-    """Perform one search run and return its results record (test accuracy added after the search)."""
-    spec = get_agent(task.agent)
-    module = spec.load()
-    env = _env_for(module, task.protocol)
-    start = time.perf_counter()
-    result = module.search(env, module.Args(**spec.args), task.seed)
-    wall = time.perf_counter() - start
-    p = task.protocol
-    assert _BENCH is not None
-    return {
-        "agent": task.agent,
-        "protocol": p.name,
-        "dataset": p.dataset,
-        "budget": p.budget,
-        "rule": p.rule,
-        "run": task.run,
-        "seed": task.seed,
-        "benchmark": _BENCH.name,
-        "benchmark_kind": _BENCH.store.manifest.extra.get("kind", "recorded"),
-        "best_arch": int(result.best_arch),
-        "best_valid": float(result.valid_accuracy[result.archs == result.best_arch].max())
-        if result.evaluations
-        else None,
-        "evaluations": result.evaluations,
-        "clock": float(result.times[-1]) if result.evaluations else 0.0,
-        "test": _test_accuracies(int(result.best_arch), p.test_schedule) if result.best_arch >= 0 else {},
-        "trajectory": {
-            "time": np.round(result.times, 3).tolist(),
-            "arch": result.archs.tolist(),
-            "valid": np.round(result.valid_accuracy, 4).tolist(),
-            "epoch": result.epochs.tolist(),  # the fidelity of each evaluation (multi-fidelity agents vary it)
-        },
-        "settings": result.settings,
-        "wall_seconds": round(wall, 4),
-    }
+class RunsLost(RuntimeError):
+    """Runs were lost with their worker processes even after retries; finished runs are kept in the file."""
 
 
 def sweep(
@@ -143,13 +58,41 @@ def sweep(
     workers: int = 0,
     seed0: int = 0,
     progress: bool = True,
+    objectives: list[str] | None = None,
+    cluster_workers: list[int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every (agent, protocol, run) not yet in ``out``; return all records of the file."""
+    """Run every (agent, protocol, run) not yet in ``out``; return all records of the file.
+
+    With ``objectives``, multi-objective agents search them, and each protocol is renamed
+    ``<protocol>+<cost>+...`` so that sweeps over different objectives never mix in one file. With
+    ``cluster_workers``, every run is an asynchronous simulation of that many workers
+    (``benchmarks.harness.cluster``), the protocol named ``<protocol>/<k>w``.
+    """
     for name in agents:
-        get_agent(name)
+        spec = get_agent(name)
+        if cluster_workers:
+            spec.cluster_searcher()  # fail before any worker starts, naming the agents that can
+    goals = tuple(objectives) if objectives else None
+    if goals:
+        from nb201_env.envs.multi_objective import check_objectives
+
+        bench = Benchmark.open(store)
+        for p in protocols:
+            check_objectives(bench, p.dataset, goals)  # fail before any worker starts, naming the valid ones
+        costs = "+".join(o for o in goals if o != "valid_accuracy")
+        protocols = [replace(p, name=f"{p.name}+{costs}") for p in protocols]
+    simulated: dict[str, int | None] = {p.name: None for p in protocols}
+    if cluster_workers:
+        for k in cluster_workers:
+            if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+                raise ValueError(f"cluster workers must be ints >= 1, got {k!r}")
+        simulated = {f"{p.name}/{k}w": k for p in protocols for k in cluster_workers}
+        protocols = [replace(p, name=f"{p.name}/{k}w") for p in protocols for k in cluster_workers]
     wanted = [(a, p.name, r) for p in protocols for a in agents for r in range(runs)]
     by_name = {p.name: p for p in protocols}
-    pending = [Task(a, by_name[p], r, seed0 + r) for a, p, r in iter_pending(wanted, read_results(out))]
+    pending = [
+        Task(a, by_name[p], r, seed0 + r, goals, simulated[p]) for a, p, r in iter_pending(wanted, read_results(out))
+    ]
     workers = workers or os.cpu_count() or 1
     if pending:
         log.info(
@@ -160,18 +103,67 @@ def sweep(
         bar = tqdm(total=len(pending), desc="search runs", unit="run", disable=not progress)
         with ResultsWriter(out) as writer:
             if workers == 1:
-                _init_worker(store)
+                init_worker(store, in_pool=False)
                 for task in pending:
                     writer.write(run_task(task))
                     bar.update()
             else:
-                chunk = max(1, min(25, len(pending) // (workers * 8)))
-                with mp.get_context("fork").Pool(workers, initializer=_init_worker, initargs=(store,)) as pool:
-                    for record in pool.imap_unordered(run_task, pending, chunksize=chunk):
-                        writer.write(record)
-                        bar.update()
+                lost = pending
+                for attempt in range(RETRIES + 1):
+                    lost = _run_pool(lost, store, workers, writer, bar)
+                    if not lost:
+                        break
+                    log.warning(
+                        "a worker process died: %d runs were lost with it%s",
+                        len(lost),
+                        "; redoing them in a fresh pool" if attempt < RETRIES else "",
+                    )
+                if lost:
+                    names = ", ".join(f"{t.agent}/{t.protocol.name}/run {t.run}" for t in lost[:10])
+                    raise RunsLost(
+                        f"{len(lost)} runs were lost because their worker processes died {RETRIES + 1} times "
+                        f"({names}{', ...' if len(lost) > 10 else ''}); the finished runs are in {out}, and "
+                        "rerunning the command retries the lost ones"
+                    )
         bar.close()
     return read_results(out)
+
+
+def _run_chunk(tasks: list[Task]) -> list[dict[str, Any]]:
+    return [run_task(task) for task in tasks]
+
+
+def _run_pool(tasks: list[Task], store: str, workers: int, writer: ResultsWriter, bar: Any) -> list[Task]:
+    """Run ``tasks`` in one pool, writing each finished chunk; return the tasks lost with dead workers."""
+    chunk = max(1, min(25, len(tasks) // (workers * 8)))
+    chunks = [tasks[i : i + chunk] for i in range(0, len(tasks), chunk)]
+    lost: list[Task] = []
+    context = mp.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker, initargs=(store,)) as pool:
+        futures = {pool.submit(_run_chunk, c): c for c in chunks}
+        for future in as_completed(futures):
+            try:
+                records = future.result()
+            except BrokenProcessPool:  # a worker died: every chunk not finished is lost with the pool
+                lost.extend(futures[future])
+                continue
+            for record in records:
+                writer.write(record)
+                bar.update()
+    return lost
+
+
+def check_outputs(out: Path, report: Path | None) -> None:
+    """Raise :class:`StoreError` unless the results file and the report folder can be written (before any run)."""
+    out = absolute(out)
+    if out.exists() and not (out.is_file() and os.access(out, os.W_OK)):
+        raise StoreError(f"cannot append results to {out}: it is not a writable file")
+    check_writable_folder(out.parent)
+    if report is not None:
+        report = absolute(report)
+        if report.exists() and not (report.is_dir() and os.access(report, os.W_OK | os.X_OK)):
+            raise StoreError(f"cannot write the report into {report}: it is not a writable folder")
+        check_writable_folder(report)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -185,25 +177,42 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--store", help="benchmark store (default: $NB201_DATA, the cache dir, then the bundled one)")
     parser.add_argument("--out", type=Path, default=Path("results/search.jsonl"))
     parser.add_argument("--report", type=Path, help="also write the table and plots into this folder")
+    parser.add_argument(
+        "--objectives",
+        nargs="+",
+        help="objectives of the multi-objective agents, e.g. valid_accuracy latency_ms/pixel3 (see nb201 info)",
+    )
     args = parser.parse_args(argv)
+    for name, value, low in (("--runs", args.runs, 1), ("--workers", args.workers, 0), ("--seed0", args.seed0, 0)):
+        if value < low:
+            parser.error(f"{name} must be an int >= {low}, got {value}")
+    for budget in args.budgets or []:
+        if not (budget > 0 and math.isfinite(budget)):
+            parser.error(f"--budgets must be positive finite seconds, got {budget}")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("nb201_env").setLevel(logging.WARNING)  # per-run library messages would drown the bar
-    store = str(find_store(args.store))
-    start = time.perf_counter()
-    records = sweep(
-        args.agents,
-        protocol_variants(args.protocols, args.budgets),
-        args.runs,
-        args.out,
-        store,
-        args.workers,
-        args.seed0,
-    )
-    log.info("%d records in %s (%.1f s)", len(records), args.out, time.perf_counter() - start)
-    if args.report:
-        from benchmarks.harness.report import write_report
+    try:
+        check_outputs(args.out.expanduser(), args.report.expanduser() if args.report else None)
+        store = str(find_store(args.store))
+        start = time.perf_counter()
+        records = sweep(
+            args.agents,
+            protocol_variants(args.protocols, args.budgets),
+            args.runs,
+            args.out.expanduser(),
+            store,
+            args.workers,
+            args.seed0,
+            objectives=args.objectives,
+        )
+        log.info("%d records in %s (%.1f s)", len(records), args.out, time.perf_counter() - start)
+        if args.report:
+            from benchmarks.harness.report import write_report
 
-        write_report(records, args.report, store)
+            write_report(records, args.report.expanduser(), store)
+    except (OSError, ValueError, LookupError, RunsLost, StoreError) as exc:  # one clear line
+        log.error("error: %s", exc)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

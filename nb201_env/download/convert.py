@@ -12,6 +12,7 @@ from nb201_env.download.fetch import DEFAULT_TIMEOUT, download
 from nb201_env.download.known_files import Kind, KnownFile, known_file
 from nb201_env.download.progress import arch_progress
 from nb201_env.locate import default_store_path
+from nb201_env.store.destination import absolute, check_destination
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +42,11 @@ def fetch_and_convert(
     """Download a known file into ``dest_dir`` and convert it into ``out_store``; return the store's path."""
     # dest_dir defaults to default_download_dir(), out_store to default_store_path().
     entry = known_file(name) if isinstance(name, str) else name
-    out = Path(out_store) if out_store is not None else default_store_path()
+    out = absolute(out_store) if out_store is not None else default_store_path()
     if out.exists() and not overwrite:
         # checked here too: finding out after a 5 GB download would be a waste
         raise FileExistsError(f"{out} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    check_destination(out, overwrite=overwrite, protect=() if dest_dir is None else (dest_dir,))
     path = download(entry, dest_dir, sha256=sha256, progress=progress, opener=opener, timeout=timeout)
     update, close = arch_progress(f"convert {entry.filename}", progress)
     try:

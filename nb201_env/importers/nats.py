@@ -11,7 +11,6 @@ readable without loading any array).
 
 from __future__ import annotations
 
-import bz2
 import logging
 import os
 import pickle
@@ -24,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nb201_env.importers.errors import CorruptSourceError, SourceFormatError
+from nb201_env.importers.errors import CorruptSourceError, SourceFormatError, UnsafePickleError
 from nb201_env.importers.official import (
     NATS_SOURCE,
     TIME_AXES,
@@ -34,11 +33,13 @@ from nb201_env.importers.official import (
     check_meta_archs,
 )
 from nb201_env.importers.pickle_stream import Arch2InfosStream
-from nb201_env.importers.readahead import ReadAhead, bz2_chunks
-from nb201_env.importers.safe_unpickle import UnsafePickleError, safe_loads
+from nb201_env.importers.readahead import ReadAhead, bz2_chunks, bz2_decompress
+from nb201_env.importers.safe_unpickle import safe_loads
 from nb201_env.names import check_choice
 from nb201_env.space import NUM_ARCHS
+from nb201_env.store.destination import check_destination
 from nb201_env.store.writer import StoreWriter
+from nb201_env.validate import check_path
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,10 @@ META_FILE = "meta.pickle.pbz2"
 SOURCE_ID = "nats-tss"
 _ARCH_FILE = re.compile(r"^(\d+)\.pickle\.pbz2$")
 _LOOKAHEAD = 4  # per-arch files decompressed ahead of the parser: bounded memory, both cores busy
+MAX_FILE_BYTES = 16 << 20
+"""Largest per-arch or meta file accepted, compressed and decompressed (the official ones: 85 KB / 1.4 MB)."""
+MAX_SINGLE_FILE_BYTES = 16 << 30
+"""Largest decompressed size of the single-file layout (every official arch entry takes about 330 KB: ~5 GB)."""
 
 
 def load_member(name: str, blob: bytes) -> Any:
@@ -57,7 +62,7 @@ def load_member(name: str, blob: bytes) -> Any:
 
 def _decompress(name: str, blob: bytes) -> bytes:
     try:
-        return bz2.decompress(blob)
+        return bz2_decompress(blob, MAX_FILE_BYTES, name)
     except (OSError, ValueError, EOFError) as exc:
         raise CorruptSourceError(f"{name}: not a complete bz2 file ({exc}); the file is truncated or damaged") from None
 
@@ -97,7 +102,12 @@ def _members(source: Path) -> tuple[dict[int, str], str | None, Callable[[str], 
     """Return ``(arch files, meta file, read(name) -> bytes, close)`` for a directory or a tar."""
     if source.is_dir():
         archs, meta = _classify(sorted(p.name for p in source.iterdir() if p.is_file()), str(source))
-        return archs, meta, lambda name: (source / name).read_bytes(), lambda: None
+
+        def read_file(name: str) -> bytes:
+            _check_size(name, (source / name).stat().st_size)
+            return (source / name).read_bytes()
+
+        return archs, meta, read_file, lambda: None
     try:
         tar = tarfile.open(source, "r:*")  # noqa: SIM115 - closed by the returned close()
         members = {m.name: m for m in tar.getmembers() if m.isfile()}
@@ -105,6 +115,7 @@ def _members(source: Path) -> tuple[dict[int, str], str | None, Callable[[str], 
         raise CorruptSourceError(f"{source}: cannot read the tar archive ({exc})") from None
 
     def read(name: str) -> bytes:
+        _check_size(name, members[name].size)
         try:
             return tar.extractfile(members[name]).read()  # type: ignore[union-attr]
         except (tarfile.TarError, OSError, EOFError) as exc:
@@ -112,6 +123,14 @@ def _members(source: Path) -> tuple[dict[int, str], str | None, Callable[[str], 
 
     archs, meta = _classify(sorted(members), str(source))
     return archs, meta, read, tar.close
+
+
+def _check_size(name: str, size: int) -> None:
+    if size > MAX_FILE_BYTES:
+        raise UnsafePickleError(
+            f"{name}: refusing a {size:,}-byte file; official per-arch and meta files are under "
+            f"{MAX_FILE_BYTES:,} bytes"
+        )
 
 
 @dataclass
@@ -171,7 +190,7 @@ def _ready(index: int, name: str, future: Future[bytes]) -> tuple[int, str, Any]
 def _convert_single(records: OfficialRecords, source: Path, progress: Progress | None) -> None:
     where = source.name
     try:
-        with ReadAhead(bz2_chunks(source)) as reader:
+        with ReadAhead(bz2_chunks(source, limit=MAX_SINGLE_FILE_BYTES)) as reader:
             stream = Arch2InfosStream(reader, name=where)
             done = 0
             for index, value in stream:
@@ -192,8 +211,13 @@ def _convert_single(records: OfficialRecords, source: Path, progress: Progress |
 def _kind(source: Path) -> str:
     if source.is_dir():
         return "directory"
-    if not source.is_file():
+    if not source.exists():
         raise FileNotFoundError(f"NATS source {source} does not exist")
+    if not source.is_file():
+        raise SourceFormatError(
+            f"{source} is not a regular file or folder (a device or pipe); give the NATS-tss-v1_0-3ffb9-simple "
+            "folder, its .tar, or NATS-tss-v1_0-3ffb9.pickle.pbz2"
+        )
     with open(source, "rb") as fh:
         head = fh.read(3)
     if head == b"BZh" and source.name.endswith(".pickle.pbz2"):
@@ -214,14 +238,14 @@ def convert_nats(
     progress: Progress | None = None,
 ) -> Path:
     """Convert a NATS-Bench tss source (directory, tar or single file) into a store at ``out``; return its path."""
-    src = Path(source)
+    src = Path(check_path("source", source)).expanduser()
     check_choice("time_axes", time_axes, TIME_AXES)
     kind = _kind(src)
+    check_destination(out, overwrite=overwrite, protect=(src,))
     files = None if kind == "single file" else _open_files(src)  # layout errors surface before any writing
     try:
-        with StoreWriter(
-            out, "nats-tss", f"NATS-Bench topology (tss) results converted from {src.name}", overwrite=overwrite
-        ) as writer:
+        description = f"NATS-Bench topology (tss) results converted from {src.name}"
+        with StoreWriter(out, "nats-tss", description, overwrite=overwrite, protect=(src,)) as writer:
             writer.add_source(SOURCE_ID, NATS_SOURCE)
             records = OfficialRecords(writer, SOURCE_ID, time_axes=time_axes)
             if files is None:

@@ -28,7 +28,9 @@ from nb201_env.importers.pickle_stream import Arch2InfosStream
 from nb201_env.importers.safe_unpickle import UnsafePickleError, safe_load, safe_loads
 from nb201_env.names import check_choice
 from nb201_env.space import NUM_ARCHS
+from nb201_env.store.destination import check_destination
 from nb201_env.store.writer import StoreWriter
+from nb201_env.validate import check_path
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +82,8 @@ def _check_storage_keys(stream: Arch2InfosStream, fh: IO[bytes], where: str) -> 
     tail = stream.leftover + fh.read(1 << 16)
     try:
         keys = safe_loads(tail)
-    except UnsafePickleError:
-        raise
+    except UnsafePickleError as exc:
+        raise UnsafePickleError(f"{where} (storage keys): {exc}") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
         raise CorruptSourceError(
             f"{where}: cannot read the storage keys after the main object ({exc}); the file is truncated"
@@ -101,14 +103,21 @@ def convert_nb201_pth(
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Convert ``NAS-Bench-201-v1_0-e61699.pth`` or ``-v1_1-096897.pth`` into a store at ``out``; return its path."""
-    src = Path(source)
+    src = Path(check_path("source", source)).expanduser()
     check_choice("time_axes", time_axes, TIME_AXES)
-    if not src.is_file():
+    if not src.exists():
         raise FileNotFoundError(f"NB201 file {src} does not exist")
+    if not src.is_file():
+        raise SourceFormatError(
+            f"{src} is not a regular file (a folder, device or pipe); give the path of "
+            "NAS-Bench-201-v1_0-e61699.pth or NAS-Bench-201-v1_1-096897.pth"
+        )
+    check_destination(out, overwrite=overwrite, protect=(src,))  # before reading any of the 4.7 GB
     where = src.name
     with open(src, "rb") as fh:
         _check_preamble(fh, where)
-        with StoreWriter(out, "nb201", f"NAS-Bench-201 results converted from {where}", overwrite=overwrite) as writer:
+        description = f"NAS-Bench-201 results converted from {where}"
+        with StoreWriter(out, "nb201", description, overwrite=overwrite, protect=(src,)) as writer:
             writer.add_source(SOURCE_ID, NB201_SOURCE)
             records = OfficialRecords(writer, SOURCE_ID, time_axes=time_axes)
             stream = Arch2InfosStream(fh, name=f"{where} (main object)")

@@ -316,7 +316,12 @@ def add_arch_container(records: OfficialRecords, index: Any, value: Any, hps: di
         raise SourceFormatError(f"{where}: arch index {index!r} is not an int in 0..{NUM_ARCHS - 1}")
     if not isinstance(value, dict):
         raise SourceFormatError(f"{where}: arch {index} holds {type(value).__name__}, expected a dict keyed by hp")
-    for hp, state in value.items():
-        if hp not in hps:
-            raise SourceFormatError(f"{where}: arch {index} has unexpected hp {hp!r}; expected {sorted(hps)}")
-        records.add(index, hp, hps[hp], state)
+    try:
+        for hp, state in value.items():
+            if hp not in hps:
+                raise SourceFormatError(f"{where}: arch {index} has unexpected hp {hp!r}; expected {sorted(hps)}")
+            records.add(index, hp, hps[hp], state)
+    except RecursionError:  # describing a deeply nested value in an error message: the file is not official
+        raise SourceFormatError(
+            f"{where}: arch {index} holds values nested too deeply for the official schema"
+        ) from None

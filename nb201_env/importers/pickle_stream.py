@@ -9,7 +9,10 @@ entries of arch entries more than ``window`` entries old. Objects that a later e
 entry that was already forgotten raises an error naming it instead of returning a wrong object.
 
 Only the opcodes the official writers emit are supported, and globals go through the same allowlist as
-:mod:`~nb201_env.importers.safe_unpickle`.
+:mod:`~nb201_env.importers.safe_unpickle`. Crafted input is bounded before it can hurt: a tuple nested more
+than :data:`MAX_TUPLE_DEPTH` deep (which would overflow the C stack when hashed), an arch entry or header over
+:data:`MAX_ENTRY_BYTES` (a decompression bomb of valid opcodes), and memo indices far ahead of the memo are
+refused with :class:`~nb201_env.importers.errors.UnsafePickleError`.
 """
 
 from __future__ import annotations
@@ -21,15 +24,20 @@ from collections import deque
 from collections.abc import Iterator
 from typing import IO, Any
 
-from nb201_env.importers.errors import CorruptSourceError
+from nb201_env.importers.errors import CorruptSourceError, UnsafePickleError
+from nb201_env.importers.pickle_scan import MAX_MEMO_INDEX
 from nb201_env.importers.safe_unpickle import resolve_global
 
 log = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
 _MARGIN = 300  # every fixed-size opcode and SHORT_* string fits in this many bytes past the opcode
-_MAX_ITEM = 1 << 26  # a corrupt length must not make us read gigabytes
+_MAX_ITEM = 16 << 20  # a corrupt length must not make us read gigabytes (official strings are short)
 _MISSING = object()
+MAX_TUPLE_DEPTH = 32
+"""Deepest tuple nesting accepted (the official files nest tuples two deep: reduce arguments)."""
+MAX_ENTRY_BYTES = 16 << 20
+"""Largest arch entry (or header) accepted, in pickle bytes: an official entry takes about 320 KB."""
 _D = struct.Struct(">d").unpack_from
 _H = struct.Struct("<H").unpack_from
 _I = struct.Struct("<I").unpack_from
@@ -63,6 +71,26 @@ class Arch2InfosStream:
         self.header: dict[str, Any] = {}
         self.leftover = b""
         self.kept_memo = 0
+        self._depths: dict[int, tuple[tuple[Any, ...], int]] = {}  # id -> (tuple, depth) of nested tuples
+
+    def _refuse(self, what: str, offset: int) -> UnsafePickleError:
+        return UnsafePickleError(f"{self.name}: refusing {what} (at byte {offset} of the pickle)")
+
+    def _nested(self, items: tuple[Any, ...], offset: int) -> tuple[Any, ...]:
+        """Return ``items`` unless it nests tuples deeper than :data:`MAX_TUPLE_DEPTH` (checked as it is built)."""
+        if self._depth(items) > MAX_TUPLE_DEPTH:
+            raise self._refuse(f"tuples nested more than {MAX_TUPLE_DEPTH} deep", offset)
+        return items
+
+    def _depth(self, items: tuple[Any, ...]) -> int:
+        known = self._depths.get(id(items))
+        if known is not None and known[0] is items:
+            return known[1]
+        # every inner tuple was checked when it was built, so this recursion is at most MAX_TUPLE_DEPTH deep
+        depth = 1 + max((self._depth(x) for x in items if type(x) is tuple), default=0)
+        if depth > 1:
+            self._depths[id(items)] = (items, depth)
+        return depth
 
     def _fail(self, what: str, offset: int) -> CorruptSourceError:
         return CorruptSourceError(f"{self.name}: {what} (at byte {offset} of the pickle)")
@@ -81,11 +109,18 @@ class Arch2InfosStream:
         promote: set[int] = set()
         starts: deque[int] = deque()
         entry_start = -1  # memo index where the current arch entry began (-1: before arch2infos)
+        entry_at = 0  # byte offset where the current arch entry (or the header) began
         a2i_dict: Any = None
         a2i_frame: Any = None
         while True:
             if pos > limit:
                 # Keep the unread tail and read more; near EOF the limit becomes the true end.
+                if consumed + pos - entry_at > MAX_ENTRY_BYTES:
+                    raise self._refuse(
+                        f"an arch entry (or header) of more than {MAX_ENTRY_BYTES} bytes; official entries take "
+                        "about 320 KB",
+                        consumed + pos,
+                    )
                 if not eof:
                     tail = data[pos:]
                     consumed += pos
@@ -141,6 +176,7 @@ class Arch2InfosStream:
                             yield stack[0], stack[1]
                             del stack[:2]
                         entry_start, base = self._new_entry(base, memo, kept, promote, starts)
+                        entry_at = consumed + pos
                     elif data[pos + 1] == 71 and (m := _KG_RUN.match(data, pos - 1)) is not None:
                         n = (m.end() - pos + 1) // 11  # a run of {int: float} items, parsed in C
                         stack.extend(_kg_struct(n)(data, pos - 1))
@@ -217,7 +253,10 @@ class Arch2InfosStream:
                     else:
                         append({})
                 elif op == 134:  # TUPLE2
-                    stack[-2:] = [(stack[-2], stack[-1])]
+                    pair = (stack[-2], stack[-1])
+                    if type(pair[0]) is tuple or type(pair[1]) is tuple:
+                        self._nested(pair, consumed + pos)
+                    stack[-2:] = [pair]
                 elif op == 77:  # BININT2
                     append(_H(data, pos)[0])
                     pos += 2
@@ -226,6 +265,7 @@ class Arch2InfosStream:
                             yield stack[0], stack[1]
                             del stack[:2]
                         entry_start, base = self._new_entry(base, memo, kept, promote, starts)
+                        entry_at = consumed + pos
                 elif op == 149:  # FRAME: frames only group opcodes; the bytes are read the same way
                     pos += 8
                 elif op == 78:  # NONE
@@ -274,16 +314,17 @@ class Arch2InfosStream:
                             yield stack[0], stack[1]
                             del stack[:2]
                         entry_start, base = self._new_entry(base, memo, kept, promote, starts)
+                        entry_at = consumed + pos
                 elif op == 138:  # LONG1
                     n = data[pos]
                     append(int.from_bytes(data[pos + 1 : pos + 1 + n], "little", signed=True))
                     pos += 1 + n
                 elif op == 133:  # TUPLE1
-                    stack[-1] = (stack[-1],)
+                    stack[-1] = self._nested((stack[-1],), consumed + pos)
                 elif op == 135:  # TUPLE3
-                    stack[-3:] = [(stack[-3], stack[-2], stack[-1])]
+                    stack[-3:] = [self._nested((stack[-3], stack[-2], stack[-1]), consumed + pos)]
                 elif op == 116:  # TUPLE
-                    items = tuple(stack)
+                    items = self._nested(tuple(stack), consumed + pos)
                     stack = metastack.pop()
                     append = stack.append
                     append(items)
@@ -342,9 +383,15 @@ class Arch2InfosStream:
                         "opcodes for plain containers, numbers and strings only",
                         consumed + pos - 1,
                     )
-            except (IndexError, struct.error, ValueError, TypeError, AttributeError, KeyError) as exc:
+            except UnsafePickleError as exc:  # refused by an allowed global's stand-in: name the file
+                if str(exc).startswith(self.name):
+                    raise
+                raise self._refuse(str(exc).removeprefix("refusing "), consumed + pos) from None
+            except (IndexError, struct.error, ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
                 if isinstance(exc, CorruptSourceError):
                     raise
+                if isinstance(exc, RecursionError):
+                    raise self._refuse("a structure nested too deeply to handle", consumed + pos) from None
                 if eof and pos >= len(data) - _MARGIN:
                     raise self._fail("the pickle is truncated or corrupt near its end", consumed + pos) from None
                 raise self._fail(
@@ -386,6 +433,11 @@ class Arch2InfosStream:
             kept[index] = obj
         elif j < len(memo):
             memo[j] = obj
+        elif j - len(memo) > MAX_MEMO_INDEX:
+            raise UnsafePickleError(
+                f"{self.name}: refusing memo index {index}, {j - len(memo)} entries past the memo's end (official "
+                "files store memo entries in order)"
+            )
         else:
             memo.extend([_MISSING] * (j - len(memo)))
             memo.append(obj)
@@ -395,6 +447,7 @@ class Arch2InfosStream:
         self, base: int, memo: list[Any], kept: dict[int, Any], promote: set[int], starts: deque[int]
     ) -> tuple[int, int]:
         """Start a new arch entry; release the memo of entries more than ``window`` back."""
+        self._depths.clear()
         entry_start = base + len(memo)
         starts.append(entry_start)
         if len(starts) > self._window + 1:  # the current entry and ``window`` before it stay referable

@@ -1,4 +1,8 @@
-"""Read (and decompress) a file in a background thread so that decompression overlaps with parsing."""
+"""Read (and decompress) a file in a background thread so that decompression overlaps with parsing.
+
+Decompression is bounded: a few kilobytes of bz2 can expand to gigabytes, so every caller says how much the
+official layout can hold and more is refused with :class:`~nb201_env.importers.errors.UnsafePickleError`.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,36 @@ import threading
 from collections.abc import Iterator
 from typing import IO, Any
 
+from nb201_env.importers.errors import UnsafePickleError
+
 _DONE = object()
+
+
+def _too_large(limit: int, name: str) -> UnsafePickleError:
+    return UnsafePickleError(
+        f"{name}: refusing to decompress more than {limit:,} bytes: the official file of this kind is smaller, so "
+        "this is not one (or it is a decompression bomb)"
+    )
+
+
+def bz2_decompress(blob: bytes, limit: int, name: str = "bz2 data") -> bytes:
+    """Return the decompressed bytes of a (possibly multi-stream) bz2 blob, refusing more than ``limit`` bytes."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        decompressor = bz2.BZ2Decompressor()
+        out = decompressor.decompress(blob, limit - size + 1)
+        size += len(out)
+        parts.append(out)
+        if size > limit:
+            raise _too_large(limit, name)
+        if not decompressor.eof:
+            if decompressor.needs_input:
+                raise EOFError("Compressed data ended before the end-of-stream marker was reached")
+            raise _too_large(limit, name)  # output pending beyond the limit
+        blob = decompressor.unused_data
+        if not blob:
+            return b"".join(parts)
 
 
 def _file_chunks(fileobj: IO[bytes], chunk_size: int) -> Iterator[bytes]:
@@ -17,12 +50,14 @@ def _file_chunks(fileobj: IO[bytes], chunk_size: int) -> Iterator[bytes]:
         yield chunk
 
 
-def bz2_chunks(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> Iterator[bytes]:
+def bz2_chunks(path: str | os.PathLike[str], chunk_size: int = 1 << 20, limit: int | None = None) -> Iterator[bytes]:
     """Yield the decompressed bytes of a (possibly multi-stream) ``.bz2`` file in chunks of at most ``chunk_size``.
 
     One large ``decompress`` call per block keeps the GIL released for long stretches; ``bz2.BZ2File`` feeds
-    8 KB at a time, and each of its calls then waits for the GIL behind the parsing thread.
+    8 KB at a time, and each of its calls then waits for the GIL behind the parsing thread. More than
+    ``limit`` decompressed bytes in total are refused.
     """
+    total = 0
     with open(path, "rb") as fh:
         decompressor = bz2.BZ2Decompressor()
         pending = b""
@@ -38,6 +73,9 @@ def bz2_chunks(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> Itera
                     raise EOFError("Compressed file ended before the end-of-stream marker was reached")
             out = decompressor.decompress(pending, chunk_size)
             pending = b""
+            total += len(out)
+            if limit is not None and total > limit:
+                raise _too_large(limit, os.path.basename(path))
             if out:
                 yield out
 

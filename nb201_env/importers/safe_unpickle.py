@@ -6,11 +6,17 @@ against the real NATS sample and the writers' source): ``OrderedDict`` for ``tra
 per-arch container, numpy scalars (``params``, ``latency``) with their ``dtype``, and ``_codecs.encode``,
 which protocol 2 uses to spell ``bytes``. Every other global raises :class:`UnsafePickleError` before
 anything is called.
+
+The numpy globals are not handed out as they are: numpy's scalar reconstructor copies raw bytes from the
+file into whatever dtype the file describes, and a dtype's pickled state can mark it as holding pointers, so
+a crafted file could make numpy read an address from the file. The file gets stand-ins instead that accept
+only the plain fixed-size numbers the official files hold (:data:`NUMBER_DTYPES`, the standard state, the
+exact byte length). Before the C unpickler runs, :func:`~nb201_env.importers.pickle_scan.scan_pickle`
+bounds how many containers the pickle builds, so no nesting can overflow the interpreter's stack.
 """
 
 from __future__ import annotations
 
-import codecs
 import collections
 import io
 import pickle
@@ -19,25 +25,81 @@ from typing import IO, Any, Final
 
 import numpy as np
 
+from nb201_env.importers.errors import UnsafePickleError
+from nb201_env.importers.pickle_scan import MAX_CONTAINERS, TruncatedPickleError, scan_pickle
 
-class UnsafePickleError(pickle.UnpicklingError):
-    """The pickle asks for a global outside the allowlist of the official benchmark files."""
+__all__ = ["ALLOWED_GLOBALS", "NUMBER_DTYPES", "RestrictedUnpickler", "UnsafePickleError", "safe_load", "safe_loads"]
+
+NUMBER_DTYPES: Final = ("f2", "f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "b1")
+"""The only dtypes a pickled numpy scalar may have: plain numbers of a fixed size (the official files: f8)."""
+
+MAX_PICKLE_BYTES: Final = 16 << 20
+"""Largest pickle :func:`safe_load` reads from a file (the official ``meta`` pickle is 1.4 MB)."""
 
 
-def _numpy_scalar() -> Callable[..., Any]:
-    try:  # numpy >= 2 (and 1.26's forward-compatible alias); avoids numpy.core's deprecation shim
-        from numpy._core.multiarray import scalar
-    except ImportError:  # pragma: no cover - numpy < 1.26
-        from numpy.core.multiarray import scalar  # type: ignore[no-redef]
-    return scalar
+class PickledDtype:
+    """Stand-in for ``numpy.dtype`` while unpickling: a plain number dtype, or an error naming what was asked."""
+
+    __slots__ = ("dtype",)
+
+    def __init__(self, spec: object, align: object = False, copy: object = True) -> None:
+        if not (isinstance(spec, str) and spec in NUMBER_DTYPES):
+            raise UnsafePickleError(
+                f"refusing numpy dtype {spec!r}: official benchmark files only hold numbers of the dtypes "
+                f"{', '.join(NUMBER_DTYPES)}"
+            )
+        if align not in (0, False) or copy not in (1, True) or type(align) not in (int, bool):
+            raise UnsafePickleError(f"refusing numpy dtype {spec!r} with align={align!r}, copy={copy!r}")
+        self.dtype = np.dtype(spec)
+
+    def __setstate__(self, state: object) -> None:
+        single = self.dtype.itemsize == 1
+        orders = ("|",) if single else ("<", ">")
+        if (
+            not isinstance(state, tuple)
+            or len(state) != 8
+            or state[0] != 3
+            or state[1] not in orders
+            or state[2:] != (None, None, None, -1, -1, 0)
+        ):
+            raise UnsafePickleError(
+                f"refusing numpy dtype {self.dtype.str[1:]} with state {state!r:.120}: the official files only hold "
+                f"the standard state of a plain number (3, {orders[0]!r}, None, None, None, -1, -1, 0); other "
+                "states can declare fields, object references or a different item size"
+            )
+        if not single:
+            self.dtype = self.dtype.newbyteorder(state[1])
+
+
+def numpy_scalar(dtype: object, data: object = None) -> Any:
+    """Stand-in for numpy's scalar reconstructor: one number from exactly ``itemsize`` bytes of a plain dtype."""
+    if not isinstance(dtype, PickledDtype) or not hasattr(dtype, "dtype"):
+        raise UnsafePickleError(f"refusing a numpy scalar of {type(dtype).__name__}: expected a pickled number dtype")
+    if not isinstance(data, bytes) or len(data) != dtype.dtype.itemsize:
+        size = len(data) if isinstance(data, (bytes, str)) else type(data).__name__
+        raise UnsafePickleError(
+            f"refusing a numpy {dtype.dtype.name} scalar built from {size} bytes; it needs exactly "
+            f"{dtype.dtype.itemsize}"
+        )
+    return np.frombuffer(data, dtype=dtype.dtype)[0]
+
+
+def latin1_encode(text: object, encoding: object = "latin1", errors: object = "strict") -> bytes:
+    """Stand-in for ``_codecs.encode`` as protocol 2 uses it: ``str`` to ``bytes`` in latin-1, nothing else."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1") or errors != "strict":
+        raise UnsafePickleError(
+            f"refusing _codecs.encode({type(text).__name__}, {encoding!r}): the official files only encode "
+            "strings as latin1 (how protocol 2 writes bytes)"
+        )
+    return text.encode("latin1")
 
 
 ALLOWED_GLOBALS: Final[dict[tuple[str, str], Callable[[], Any]]] = {
     ("collections", "OrderedDict"): lambda: collections.OrderedDict,
-    ("numpy.core.multiarray", "scalar"): _numpy_scalar,  # how numpy 1.x (the official writers) spells it
-    ("numpy._core.multiarray", "scalar"): _numpy_scalar,  # how numpy 2.x spells it
-    ("numpy", "dtype"): lambda: np.dtype,
-    ("_codecs", "encode"): lambda: codecs.encode,  # protocol 2 writes bytes as encode(str, 'latin1')
+    ("numpy.core.multiarray", "scalar"): lambda: numpy_scalar,  # how numpy 1.x (the official writers) spells it
+    ("numpy._core.multiarray", "scalar"): lambda: numpy_scalar,  # how numpy 2.x spells it
+    ("numpy", "dtype"): lambda: PickledDtype,
+    ("_codecs", "encode"): lambda: latin1_encode,  # protocol 2 writes bytes as encode(str, 'latin1')
 }
 """``(module, name)`` -> a function returning the object to hand to the unpickler."""
 
@@ -55,7 +117,7 @@ def resolve_global(module: str, name: str) -> Any:
 
 
 class RestrictedUnpickler(pickle.Unpickler):
-    """A C-speed unpickler whose ``find_class`` only returns :data:`ALLOWED_GLOBALS`."""
+    """A C-speed unpickler whose ``find_class`` only returns :data:`ALLOWED_GLOBALS` (see :func:`safe_loads`)."""
 
     def find_class(self, module: str, name: str) -> Any:
         return resolve_global(module, name)
@@ -67,11 +129,30 @@ class RestrictedUnpickler(pickle.Unpickler):
         )
 
 
-def safe_load(fileobj: IO[bytes]) -> Any:
-    """Load one pickle from a binary file object with the restricted unpickler."""
-    return RestrictedUnpickler(fileobj).load()
+def safe_loads(data: bytes, max_containers: int = MAX_CONTAINERS) -> Any:
+    """Load one pickle from bytes: scan its structure, then unpickle it with the restricted unpickler."""
+    end = scan_pickle(data, 0, max_containers)
+    try:
+        return RestrictedUnpickler(io.BytesIO(data[:end] if end < len(data) else data)).load()
+    except RecursionError:  # the container bound keeps nesting far below the C stack, not below Python's limit
+        raise UnsafePickleError("refusing a pickle nested too deeply to load") from None
 
 
-def safe_loads(data: bytes) -> Any:
-    """Load one pickle from bytes with the restricted unpickler."""
-    return RestrictedUnpickler(io.BytesIO(data)).load()
+def safe_load(fileobj: IO[bytes], max_bytes: int = MAX_PICKLE_BYTES) -> Any:
+    """Load the next pickle of a seekable binary file (at most ``max_bytes``); leave the file just after it."""
+    start = fileobj.tell()
+    size = 1 << 16
+    while True:
+        fileobj.seek(start)
+        data = fileobj.read(size)
+        try:
+            end = scan_pickle(data)
+        except TruncatedPickleError:
+            if len(data) == size and size < max_bytes:
+                size = min(size * 4, max_bytes)
+                continue
+            if len(data) == max_bytes:
+                raise UnsafePickleError(f"refusing a pickle larger than {max_bytes} bytes") from None
+            raise
+        fileobj.seek(start + end)
+        return safe_loads(data[:end])

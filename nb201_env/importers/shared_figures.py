@@ -13,12 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from nb201_env import costs
+from nb201_env import complexity
 from nb201_env.importers.csv_tables import CsvColumn, import_csv, read_columns
 from nb201_env.names import DATASETS
 from nb201_env.space import NUM_ARCHS
+from nb201_env.store.destination import check_destination
 from nb201_env.store.schema import RecordKey, SeedAxis, Source, StatKey
 from nb201_env.store.writer import StoreWriter
+from nb201_env.validate import check_path
 
 HP12 = "nb201_hp12_final_accuracy.csv"
 HP200 = "nb201_hp200_final_test_accuracy_mean.csv"
@@ -31,6 +33,8 @@ NATS = (
     "Dong, Liu, Musial & Gabrys, NATS-Bench: Benchmarking NAS Algorithms for Architecture Topology and Size, TPAMI 2021"
 )
 
+NO_LICENSE = "none stated by the repository"
+
 SOURCES = {
     "hp12-final": Source(
         "NB201 12-epoch schedule, accuracy after the last epoch",
@@ -38,6 +42,7 @@ SOURCES = {
         NB201,
         "Made with the official API from NAS-Bench-201-v1_1. cifar10-valid is the mean of seeds 111 and 777; "
         "the other datasets hold the single seed-111 run. Only the last epoch (11) is available.",
+        license="MIT (Copyright (c) 2021 BayesWatch)",
     ),
     "hp200-test-mean": Source(
         "NB201 200-epoch schedule, test accuracy after the last epoch, mean of seeds 777/888/999",
@@ -46,6 +51,7 @@ SOURCES = {
         "Made with the official NATS-Bench API. cifar10 is trained on all 50k training images; for cifar100 "
         "and ImageNet16-120 the figure is ori-test (x-valid and x-test together). No 200-epoch validation "
         "accuracies are available from this source.",
+        license=NO_LICENSE,
     ),
     "recorded-runs": Source(
         "NATS-Bench topology records of architectures 0..999",
@@ -53,6 +59,7 @@ SOURCES = {
         NATS,
         "One randomly drawn seed per row (the seed is not named). test accuracy is ori-test for cifar10 and "
         "x-test for cifar100 / ImageNet16-120 (the official 'test-accuracy').",
+        license=NO_LICENSE,
     ),
     "times": Source(
         "Per-epoch training and evaluation seconds (official pseudo-times)",
@@ -65,21 +72,35 @@ SOURCES = {
         "collector. Evaluation times scale with split size: cifar100 x-valid = x-test (5k), ori-test = 2x; "
         "ImageNet16-120 x-valid = x-test (3k), ori-test = 2x. The same per-epoch times hold for both schedules.",
         estimate=True,
+        license=NO_LICENSE + " (recorded times); the fitted estimates are nb201_env's",
     ),
     "latency-devices": Source(
         "Inference latency in ms on 27 devices",
         "https://github.com/HayeonLee/HELP",
-        "Lee, Lee & Hwang, HELP: Hardware-Adaptive Efficient Latency Prediction for NAS via Meta-Learning, "
+        "Lee, Lee, Chong & Hwang, HELP: Hardware-Adaptive Efficient Latency Prediction for NAS via Meta-Learning, "
         "NeurIPS 2021; Li et al., HW-NAS-Bench, ICLR 2021",
-        "MIT licensed. The eyeriss/fpga/pixel3/raspi4 columns equal HW-NAS-Bench's CIFAR-10 values.",
+        "The eyeriss/fpga/pixel3/raspi4 columns equal HW-NAS-Bench's CIFAR-10 values.",
+        license="MIT",
     ),
     "analytic": Source(
         "Params and FLOPs computed from the NB201 network definition",
         "",
         NB201,
-        "Exact: equal to the official per-architecture figures (nb201_env.costs).",
+        "Exact: equal to the official per-architecture figures (nb201_env.complexity).",
+        license="computed by nb201_env (MIT)",
     ),
 }
+
+NAME = "nb201-public"
+SUMMARY = "NB201's own figures from public sources: 12-epoch search signals, 200-epoch test accuracies, costs"
+LIMITATIONS = (
+    "learning curves (it holds the last epoch of each schedule only)",
+    "200-epoch validation accuracies",
+    "per-seed 12-epoch figures (cifar10-valid is the mean of seeds 111 and 777, the other datasets one seed)",
+    "recorded training times beyond archs 0..999 (fitted estimates there, R^2 = 0.996)",
+)
+CITATIONS = (NB201, NATS)
+OFFICIAL_DATA_HINT = "`nb201 download nats-tss-simple` (or `nb201 convert` of official files you have)"
 
 # (dataset prefix in the times CSV, our dataset) -> split sizes relative to the CSV's eval column
 _TIME_COLUMNS = {"cifar10": "cifar10", "cifar100": "cifar100", "ImageNet16-120": "imagenet16_120"}
@@ -156,8 +177,8 @@ def _times(writer: StoreWriter, folder: Path) -> None:
 def _stats(writer: StoreWriter, folder: Path) -> None:
     indices = np.arange(NUM_ARCHS)
     for dataset in DATASETS:
-        writer.add_stat(StatKey("params_mb", dataset), "analytic", "MB")[:] = costs.params_mb(indices, dataset)
-        writer.add_stat(StatKey("flops_m", dataset), "analytic", "MFLOPs")[:] = costs.flops_m(indices, dataset)
+        writer.add_stat(StatKey("params_mb", dataset), "analytic", "MB")[:] = complexity.params_mb(indices, dataset)
+        writer.add_stat(StatKey("flops_m", dataset), "analytic", "MFLOPs")[:] = complexity.flops_m(indices, dataset)
     with open(folder / LATENCY) as fh:
         devices = [c for c in fh.readline().strip().split(",") if c not in ("arch_index", "arch_str")]
     latency = read_columns(folder / LATENCY, devices)
@@ -167,7 +188,11 @@ def _stats(writer: StoreWriter, folder: Path) -> None:
 
 def build_shared_store(folder: str | os.PathLike[str], out: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
     """Convert the CSV tables in ``folder`` (``shared/nb201``) into a store at ``out``; return its path."""
-    folder = Path(folder)
+    folder = Path(check_path("source folder", folder)).expanduser()
+    check_destination(out, overwrite=overwrite, protect=(folder,))  # before reading 17 MB of tables
+    if not folder.is_dir():
+        what = "does not exist" if not folder.exists() else "is not a folder"
+        raise FileNotFoundError(f"{folder} {what}: point at the shared/nb201 folder of CSV tables")
     missing = [f for f in (HP12, HP200, RUNS, TIMES, LATENCY) if not (folder / f).is_file()]
     if missing:
         raise FileNotFoundError(f"{folder} lacks {', '.join(missing)}: point at the shared/nb201 folder")
@@ -176,7 +201,14 @@ def build_shared_store(folder: str | os.PathLike[str], out: str | os.PathLike[st
         "schedule), seed-mean 200-epoch test accuracies, recorded runs of archs 0..999, per-epoch times "
         "(fitted estimates beyond the 1,000 recorded archs), device latencies, exact params and FLOPs."
     )
-    with StoreWriter(out, "nb201-public-figures", description, overwrite=overwrite) as writer:
+    extra = {
+        "kind": "recorded",
+        "summary": SUMMARY,
+        "limitations": list(LIMITATIONS),
+        "citations": list(CITATIONS),
+        "full_data": OFFICIAL_DATA_HINT,
+    }
+    with StoreWriter(out, NAME, description, overwrite=overwrite, extra=extra, protect=(folder,)) as writer:
         for source_id, source in SOURCES.items():
             writer.add_source(source_id, source)
         _accuracy_columns(writer, folder)

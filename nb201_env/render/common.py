@@ -3,30 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from numbers import Integral, Real
 
 import numpy as np
 
-from nb201_env.space import EDGES, NUM_EDGES, NUM_OPS, OPS
-
-
-def check_ops(ops: object) -> tuple[int | None, ...]:
-    """Return the six op ids (``None`` = unset) as ints, or raise a ``ValueError`` listing the valid ids."""
-    choices = f"op ids 0..{NUM_OPS - 1} ({', '.join(f'{i}={n}' for i, n in enumerate(OPS))}) or None for unset"
-    if isinstance(ops, (str, bytes)) or not isinstance(ops, (Sequence, np.ndarray)):
-        raise ValueError(f"ops must be a sequence of {NUM_EDGES} {choices}; got {ops!r}")
-    if len(ops) != NUM_EDGES:
-        raise ValueError(f"ops must have {NUM_EDGES} entries (one per edge), got {len(ops)}: {ops!r}")
-    values: list[int | None] = []
-    for edge, op in enumerate(ops):
-        # bools are ints to Python but almost certainly a caller's mistake here
-        if op is not None and (isinstance(op, (bool, np.bool_)) or not isinstance(op, Integral)):
-            raise ValueError(f"op {op!r} on edge {edge} is not valid: expected {choices}")
-        if op is not None and not 0 <= int(op) < NUM_OPS:
-            raise ValueError(f"op {op!r} on edge {edge} is out of range: expected {choices}")
-        values.append(None if op is None else int(op))
-    return tuple(values)
+from nb201_env.space import EDGES, NUM_EDGES
 
 
 def metric_items(metrics: object) -> list[str]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
-from nb201_env.render.common import check_ops, metric_items, next_edge, pack, partial_status
+from nb201_env.render.common import metric_items, next_edge, pack, partial_status
 from nb201_env.render.layout import check_size, layout
 from nb201_env.render.style import (
     BACKGROUND,
@@ -23,7 +23,7 @@ from nb201_env.render.style import (
     UNSET_COLOUR,
     on_colour,
 )
-from nb201_env.space import Arch
+from nb201_env.space import Arch, check_partial_ops
 
 if TYPE_CHECKING:  # Pillow is an optional dependency (the ``plot`` extra)
     from PIL import ImageDraw, ImageFont
@@ -81,7 +81,7 @@ def render_rgb(
     ops: Sequence[int | None], metrics: Mapping[str, object] | None = None, size: tuple[int, int] = (480, 320)
 ) -> np.ndarray:
     """Draw the cell DAG with op-coloured edges and a metrics panel as an ``(H, W, 3)`` uint8 array."""
-    values = check_ops(ops)
+    values = check_partial_ops(ops)
     items = metric_items(metrics)
     width, height = check_size(size)
     try:

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Final
 
-from nb201_env.render.common import check_ops, metric_items, next_edge, pack, partial_status
-from nb201_env.space import EDGES, OPS, Arch
+from nb201_env.render.common import metric_items, next_edge, pack, partial_status
+from nb201_env.space import EDGES, OPS, Arch, check_partial_ops
 
 _ANSI_WIDTH: Final = 100
 
 
 def render_ansi(ops: Sequence[int | None], metrics: Mapping[str, object] | None = None) -> str:
     """Draw the cell as a few lines of plain text: each node's incoming edges, the arch string and metrics."""
-    values = check_ops(ops)
+    values = check_partial_ops(ops)
     items = metric_items(metrics)
     nxt = next_edge(values)
     if nxt is None:

@@ -1,20 +1,91 @@
-"""Open a store: read its manifest, check file sizes at once and checksums before any value is used."""
+"""Open a store: read its sealed manifest, check file sizes at once and checksums before any value is used."""
 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from nb201_env.names import check_choice
-from nb201_env.store.codec import CorruptStoreError, MissingRecordError, StoreError, manifest_from_json
+from nb201_env.store.codec import (
+    CorruptStoreError,
+    MissingRecordError,
+    StoreError,
+    manifest_from_json,
+    read_manifest_text,
+)
 from nb201_env.store.schema import MANIFEST, ArrayFile, Manifest, RecordInfo, RecordKey, StatInfo, StatKey
 from nb201_env.store.writer import file_sha256
+from nb201_env.validate import check_choice, check_path
 
 Verify = Literal["lazy", "full", "size"]
 VERIFY_MODES = ("lazy", "full", "size")
+DEFAULT_VERIFY: Verify = "lazy"
+VERIFY_CATCHES = {
+    "lazy": "checks the manifest's seal, keys, file names and every file's size on open, and each array's .npy "
+    "header and SHA-256 the first time the array is read, so a flipped byte inside an array is caught before any "
+    "of its values is used",
+    "full": "checks everything 'lazy' does, with every file's header and SHA-256 checked on open",
+    "size": "checks the manifest's seal, keys, file names and sizes on open and each header when read, but no "
+    "checksums: a flipped byte inside an array goes unnoticed (for trusted, read-only media)",
+}
+"""What each verify mode catches (shown by ``nb201 info``)."""
+
+
+def array_files(manifest: Manifest) -> list[ArrayFile]:
+    """Return every file entry of a manifest once (identical arrays share one file)."""
+    entries = [r.array for r in manifest.records.values()]
+    entries += [r.estimate_mask for r in manifest.records.values() if r.estimate_mask is not None]
+    entries += [s.array for s in manifest.stats.values()]
+    return list({e.file: e for e in entries}.values())
+
+
+def check_file_size(root: Path, entry: ArrayFile) -> None:
+    """Raise unless the entry's file is a regular file inside ``root`` (not a link) of the manifest's size."""
+    path = root / entry.file
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        raise CorruptStoreError(f"store {root} is missing {entry.file}; rebuild or re-download it") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise CorruptStoreError(f"{path} is not a regular file (a link or a folder); a store holds its own arrays")
+    if info.st_size != entry.nbytes:
+        raise CorruptStoreError(
+            f"{path} is {info.st_size} bytes but the manifest says {entry.nbytes}: the file is truncated or altered"
+        )
+
+
+def check_file_hash(root: Path, entry: ArrayFile) -> None:
+    """Raise unless the entry's file has the manifest's SHA-256."""
+    digest = file_sha256(root / entry.file)
+    if digest != entry.sha256:
+        raise CorruptStoreError(
+            f"{root / entry.file} fails its checksum (sha256 {digest[:12]}... != {entry.sha256[:12]}...): "
+            "the store is damaged; rebuild or re-download it"
+        )
+
+
+def check_file_header(root: Path, entry: ArrayFile) -> None:
+    """Raise unless the entry's ``.npy`` header declares the manifest's shape and dtype."""
+    path = root / entry.file
+    try:
+        with open(path, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read(fh)
+    except ValueError as exc:
+        raise CorruptStoreError(f"{path} is not a valid .npy file: {exc}") from None
+    _check_layout(path, entry, tuple(shape), dtype)
+
+
+def _check_layout(path: Path, entry: ArrayFile, shape: tuple[int, ...], dtype: np.dtype) -> None:
+    if shape != entry.shape or dtype.str != entry.dtype:
+        raise CorruptStoreError(
+            f"{path} holds {dtype.str}{shape}, the manifest says {entry.dtype}{entry.shape}: the array does not "
+            "match its record"
+        )
 
 
 class Store:
@@ -22,26 +93,26 @@ class Store:
 
     Args:
         path: the store directory (the one holding ``manifest.json``).
-        verify: ``"lazy"`` (default) checks every file's size on open and its SHA-256 the first time the
-            file is read; ``"full"`` checksums everything on open; ``"size"`` checks sizes only (for trusted,
-            read-only media).
+        verify: ``"lazy"`` (default) checks the manifest's seal and every file's size on open, and each file's
+            header and SHA-256 the first time it is read; ``"full"`` checksums everything on open; ``"size"``
+            skips checksums (for trusted, read-only media). See :data:`VERIFY_CATCHES`.
     """
 
-    def __init__(self, path: str | os.PathLike[str], verify: Verify = "lazy") -> None:
-        check_choice("verify mode", verify, VERIFY_MODES)
-        self.path = Path(path)
+    def __init__(self, path: str | os.PathLike[str], verify: Verify = DEFAULT_VERIFY) -> None:
+        check_path("store path", path)
+        self.verify_mode: Verify = check_choice("verify mode", verify, VERIFY_MODES)  # type: ignore[assignment]
+        self.path = Path(path).expanduser()
         manifest_path = self.path / MANIFEST
         if not manifest_path.is_file():
             raise StoreError(
                 f"no store at {self.path}: {MANIFEST} is missing. Build one with `nb201 convert` "
                 "(see `nb201 convert --help`)"
             )
-        self.manifest: Manifest = manifest_from_json(manifest_path.read_text(), str(manifest_path))
-        self._verify = verify
+        self.manifest: Manifest = manifest_from_json(read_manifest_text(manifest_path), str(manifest_path))
         self._checked: set[str] = set()
         self._arrays: dict[str, np.ndarray] = {}
         for entry in self._files():
-            self._check_size(entry)
+            check_file_size(self.path, entry)
         if verify == "full":
             self.verify()
 
@@ -51,54 +122,32 @@ class Store:
         return cls(path, verify)
 
     def _files(self) -> list[ArrayFile]:
-        entries = [r.array for r in self.manifest.records.values()]
-        entries += [r.estimate_mask for r in self.manifest.records.values() if r.estimate_mask is not None]
-        entries += [s.array for s in self.manifest.stats.values()]
-        return list({e.file: e for e in entries}.values())
-
-    def _check_size(self, entry: ArrayFile) -> None:
-        path = self.path / entry.file
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            raise CorruptStoreError(f"store {self.path} is missing {entry.file}; rebuild or re-download it") from None
-        if size != entry.nbytes:
-            raise CorruptStoreError(
-                f"{path} is {size} bytes but the manifest says {entry.nbytes}: the file is truncated or altered"
-            )
+        return array_files(self.manifest)
 
     def _check_hash(self, entry: ArrayFile) -> None:
-        if entry.file in self._checked:
-            return
-        digest = file_sha256(self.path / entry.file)
-        if digest != entry.sha256:
-            raise CorruptStoreError(
-                f"{self.path / entry.file} fails its checksum (sha256 {digest[:12]}... != {entry.sha256[:12]}...): "
-                "the store is damaged; rebuild or re-download it"
-            )
-        self._checked.add(entry.file)
+        if entry.file not in self._checked:
+            check_file_hash(self.path, entry)
+            self._checked.add(entry.file)
 
     def verify(self) -> None:
-        """Checksum every file now; raise :class:`CorruptStoreError` on the first mismatch."""
+        """Check every file's size, header and SHA-256 now; raise :class:`CorruptStoreError` on the first mismatch."""
         for entry in self._files():
-            self._check_size(entry)
+            check_file_size(self.path, entry)
+            check_file_header(self.path, entry)
             self._check_hash(entry)
 
     def _load(self, entry: ArrayFile) -> np.ndarray:
         array = self._arrays.get(entry.file)
         if array is not None:
             return array
-        if self._verify != "size":
+        if self.verify_mode != "size":
             self._check_hash(entry)
+        path = self.path / entry.file
         try:
-            mapped = np.load(self.path / entry.file, mmap_mode="r", allow_pickle=False)
+            mapped = np.load(path, mmap_mode="r", allow_pickle=False)
         except ValueError as exc:
-            raise CorruptStoreError(f"{self.path / entry.file} is not a valid .npy file: {exc}") from None
-        if tuple(mapped.shape) != entry.shape or mapped.dtype.str != entry.dtype:
-            raise CorruptStoreError(
-                f"{self.path / entry.file} holds {mapped.dtype.str}{mapped.shape}, "
-                f"the manifest says {entry.dtype}{entry.shape}"
-            )
+            raise CorruptStoreError(f"{path} is not a valid .npy file: {exc}") from None
+        _check_layout(path, entry, tuple(mapped.shape), mapped.dtype)
         array = np.asarray(mapped)  # a plain ndarray over the mapping: fast scalar indexing
         self._arrays[entry.file] = array
         return array

@@ -14,7 +14,8 @@ from typing import Any, Final, Literal
 from nb201_env.names import DATASETS, METRICS, SPLITS_OF, check_choice, check_schedule
 
 FORMAT_NAME: Final = "nb201_env.store"
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
+"""2: the manifest carries a seal over its own content (format 1, unsealed, is read only to re-seal it)."""
 MANIFEST: Final = "manifest.json"
 
 SeedKind = Literal["seeds", "mean", "one", "constant"]
@@ -88,13 +89,17 @@ class SeedAxis:
 
 @dataclass(frozen=True)
 class Source:
-    """Where figures came from; ``estimate`` marks values that are modelled, not recorded."""
+    """Where figures came from; ``estimate`` marks values that are modelled, not recorded.
+
+    ``license`` is the licence as the source states it (empty when it states none).
+    """
 
     title: str
     url: str = ""
     citation: str = ""
     notes: str = ""
     estimate: bool = False
+    license: str = ""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Importers stream their source into the arrays this writer hands out, so memory stays bounded by what the
 OS keeps of the mapped files. Nothing appears at the destination until :meth:`StoreWriter.commit`
-succeeds; an existing store there is only replaced when asked, and only after the new one is complete.
+succeeds; an existing store there is only replaced when asked, only if it is a store we wrote (see
+:mod:`~nb201_env.store.destination`), and only after the new one is complete.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import hashlib
 import logging
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import numpy as np
 
 from nb201_env.space import NUM_ARCHS
 from nb201_env.store.codec import ARCH_ORDER_SHA256, StoreError, manifest_to_json
+from nb201_env.store.destination import check_destination, clean_stale_scratch, foreign_entry
 from nb201_env.store.schema import (
     MANIFEST,
     ArrayFile,
@@ -46,7 +48,11 @@ def file_sha256(path: Path) -> str:
 
 
 class StoreWriter:
-    """Build a new store at ``path``; use as a context manager so a failure leaves nothing behind."""
+    """Build a new store at ``path``; use as a context manager so a failure leaves nothing behind.
+
+    ``path`` may be relative, absolute or start with ``~``. ``protect`` names the sources being converted:
+    the store may neither be one of them nor a folder above one.
+    """
 
     def __init__(
         self,
@@ -56,11 +62,11 @@ class StoreWriter:
         *,
         overwrite: bool = False,
         extra: dict[str, Any] | None = None,
+        protect: Iterable[str | os.PathLike[str]] = (),
     ) -> None:
-        self.path = Path(path)
-        if self.path.exists() and not overwrite:
-            raise StoreError(f"{self.path} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
+        self.path = check_destination(path, overwrite=overwrite, protect=protect)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale_scratch(self.path.parent, self.path.name)
         self._scratch = self.path.parent / f".{self.path.name}.partial-{os.getpid()}"
         if self._scratch.exists():
             shutil.rmtree(self._scratch)
@@ -85,12 +91,13 @@ class StoreWriter:
         """Register where a group of figures came from."""
         self._sources[source_id] = source
 
-    def _new_array(self, stem: str, shape: tuple[int, ...], dtype: str, fill: float | bool) -> np.memmap:
+    def _new_array(self, stem: str, shape: tuple[int, ...], dtype: str, fill: float | bool) -> tuple[Path, np.memmap]:
+        # keyed by the path made here: np.memmap.filename is absolute, and this one is too only by convention
         path = self._scratch / f"{stem}-{len(self._arrays)}.npy"
         array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
         array[...] = fill
         self._arrays[path] = array
-        return array
+        return path, array
 
     def add_record(self, key: RecordKey, seeds: SeedAxis, epochs: Sequence[int] | None, source: str) -> np.memmap:
         """Create the float64 ``(15625, seeds, epochs)`` array of a record, filled with NaN, and return it."""
@@ -103,16 +110,16 @@ class StoreWriter:
                     f"epochs of {key.name} must be distinct, ascending and within 0..{key.schedule - 1}, got {epochs}"
                 )
         shape = (NUM_ARCHS, seeds.size, 1 if epochs is None else len(epochs))
-        array = self._new_array("record", shape, "float64", np.nan)
-        self._records[key] = (seeds, epochs, source, Path(array.filename))
+        path, array = self._new_array("record", shape, "float64", np.nan)
+        self._records[key] = (seeds, epochs, source, path)
         return array
 
     def add_stat(self, key: StatKey, source: str, unit: str) -> np.memmap:
         """Create the float64 per-architecture array of a stat, filled with NaN, and return it."""
         if key in self._stats:
             raise StoreError(f"stat {key.name} was already added")
-        array = self._new_array("stat", (NUM_ARCHS,), "float64", np.nan)
-        self._stats[key] = (source, unit, Path(array.filename))
+        path, array = self._new_array("stat", (NUM_ARCHS,), "float64", np.nan)
+        self._stats[key] = (source, unit, path)
         return array
 
     def set_estimate_mask(self, key: RecordKey, mask: np.ndarray) -> None:
@@ -122,9 +129,9 @@ class StoreWriter:
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != (NUM_ARCHS,):
             raise ValueError(f"estimate mask must have shape ({NUM_ARCHS},), got {mask.shape}")
-        array = self._new_array("mask", (NUM_ARCHS,), "bool", False)
+        path, array = self._new_array("mask", (NUM_ARCHS,), "bool", False)
         array[:] = mask
-        self._masks[key] = Path(array.filename)
+        self._masks[key] = path
 
     def _finalize(self, path: Path, by_hash: dict[str, ArrayFile]) -> ArrayFile:
         array = self._arrays[path]
@@ -179,9 +186,14 @@ class StoreWriter:
 
     def _move_into_place(self) -> None:
         old = None
-        if self.path.exists():
-            if not self.overwrite:
-                raise StoreError(f"{self.path} appeared while writing; the new store is kept at {self._scratch}")
+        if self.path.exists() or self.path.is_symlink():
+            why = foreign_entry(self.path) if self.overwrite else "overwrite was not asked for"
+            if why is not None:
+                self._done = True  # keep the finished store where it is
+                raise StoreError(
+                    f"{self.path} appeared while writing and cannot be replaced ({why}); the new store is kept at "
+                    f"{self._scratch}"
+                )
             old = self.path.parent / f".{self.path.name}.old-{os.getpid()}"
             self.path.rename(old)  # the old store survives here if the next step fails
         self._scratch.rename(self.path)

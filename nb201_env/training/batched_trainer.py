@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from nb201_env import costs
+from nb201_env import complexity
 from nb201_env.training import trainer
 from nb201_env.training._torch import torch
 from nb201_env.training.augment import Normalizer, augment
@@ -143,7 +143,7 @@ def train_many(
     stream_of = [streams.index(s) for s in seeds]
     k, resolution = len(indices), splits.train.images.shape[-1]
     shape = (splits.num_classes, resolution, recipe.channels, recipe.cells_per_stage)
-    flops = [int(costs.flop_count(i, *shape)) for i in indices]
+    flops = [int(complexity.flop_count(i, *shape)) for i in indices]
     opt: dict = {"device": device, "autocast": runtime.autocast_dtype(device), "flops": flops}
     with _run_context(seeds[0], runtime, device):
         nets = []

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from nb201_env.training.splits import Splits
 
 log = logging.getLogger(__name__)
-SEED_POLICIES = ("fixed", "random")
+TRAINING_SEED_POLICIES = ("fixed", "random")
+"""The seed policies (:data:`nb201_env.evaluators.SEED_POLICIES`) a training run supports: a mean trains every seed."""
 Job = tuple[int, int, bool]
 """``(representative, seed, with_test)``: one training run to do."""
 
@@ -95,7 +96,7 @@ class TrainingConfig:
 
     def __post_init__(self) -> None:
         check_choice("dataset", self.dataset, DATASETS)
-        check_choice("seed policy", self.seed_policy, SEED_POLICIES)
+        check_choice("seed policy", self.seed_policy, TRAINING_SEED_POLICIES)
         if not isinstance(self.recipe, Recipe):
             raise TypeError(f"recipe must be a Recipe, got {type(self.recipe).__name__}")
         if not self.seeds or not all(isinstance(s, int) and s >= 0 for s in self.seeds):

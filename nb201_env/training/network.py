@@ -4,7 +4,7 @@ Stem (3x3 conv, no bias, + BN) -> N cells at C -> residual reduction block -> N 
 -> N cells at 4C -> BN-ReLU -> global average pool -> Linear. Module names follow the official code
 (``stem``, ``cells.i.layers.e.op``, ``conv_a``/``conv_b``/``downsample``, ``lastact``, ``classifier``) so
 that official state dicts line up. Every edge of every cell is built, even one that cannot reach the cell
-output, so the parameter count equals :func:`nb201_env.costs.param_count`.
+output, so the parameter count equals :func:`nb201_env.complexity.param_count`.
 
 The forward pass skips work whose result cannot change the output (``none`` edges and edges out of nodes
 that never reach node 3) and shares one ReLU between conv edges leaving the same node. Both are exact: the

@@ -31,6 +31,9 @@ _worker: dict[str, Any] = {}  # the data, recipe and runtime of this worker proc
 
 
 def _init_worker(splits: Splits, recipe: Recipe, runtime: Runtime, devices: Any) -> None:
+    from nb201_env.parent_watch import exit_with_parent
+
+    exit_with_parent()  # a parent killed by SIGKILL must not leave trained-data-holding workers behind
     device = devices.get() if devices is not None else runtime.device  # one GPU per worker
     _worker.update(splits=splits, recipe=recipe, runtime=replace(runtime, device=device))
 

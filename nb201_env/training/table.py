@@ -20,14 +20,16 @@ from typing import Any
 
 import numpy as np
 
-from nb201_env import costs
+from nb201_env import complexity
 from nb201_env.isomorphism import class_ids, representatives
 from nb201_env.names import NUM_CLASSES, check_choice
 from nb201_env.space import NUM_ARCHS
+from nb201_env.store.destination import check_destination
 from nb201_env.store.schema import RecordKey, SeedAxis, Source, StatKey
 from nb201_env.store.writer import StoreWriter
 from nb201_env.training.recipe import Recipe
 from nb201_env.training.runtime import Runtime, Stacking
+from nb201_env.validate import check_real
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +84,7 @@ class TableConfig:
         self.runtime()  # validates archs_per_step and stacking
         if not isinstance(self.workers, int) or self.workers < 1:
             raise ValueError(f"workers must be an int >= 1, got {self.workers!r}")
-        if not self.time_scale > 0:
-            raise ValueError(f"time_scale must be positive, got {self.time_scale!r}")
+        check_real("time_scale", self.time_scale, positive=True)
         if self.limit is not None and not (isinstance(self.limit, int) and self.limit >= 1):
             raise ValueError(f"limit must be a positive int or None, got {self.limit!r}")
 
@@ -185,7 +186,9 @@ def write_table(config: TableConfig, runs: list[dict[str, Any]], num_classes: in
         "data": data_name,
         "num_classes": num_classes,
     }
-    with StoreWriter(config.out, config.name, description, overwrite=config.overwrite, extra=extra) as writer:
+    with StoreWriter(
+        config.out, config.name, description, overwrite=config.overwrite, extra=extra, protect=_sources(config)
+    ) as writer:
         writer.add_source(
             "proxy-training",
             Source(
@@ -216,8 +219,8 @@ def write_table(config: TableConfig, runs: list[dict[str, Any]], num_classes: in
         classes = num_classes or NUM_CLASSES[dataset]
         res = recipe.resolution or (16 if dataset == "ImageNet16-120" else 32)
         writer.add_source("proxy-analytic", Source("Params and FLOPs of the proxy network, computed exactly"))
-        params = costs.param_count(every, classes, recipe.channels, recipe.cells_per_stage) / 1e6
-        flops = costs.flop_count(every, classes, res, recipe.channels, recipe.cells_per_stage) / 1e6
+        params = complexity.param_count(every, classes, recipe.channels, recipe.cells_per_stage) / 1e6
+        flops = complexity.flop_count(every, classes, res, recipe.channels, recipe.cells_per_stage) / 1e6
         writer.add_stat(StatKey("params_mb", dataset), "proxy-analytic", "MB")[:] = params
         writer.add_stat(StatKey("flops_m", dataset), "proxy-analytic", "MFLOPs")[:] = flops
         return writer.commit()
@@ -234,7 +237,13 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def _sources(config: TableConfig) -> list[str | os.PathLike[str]]:
+    """Return what the table is built from: the store must neither be nor contain any of it."""
+    return [p for p in (config.root, config.cache, config.data_cache_dir) if p is not None]
+
+
 def build_table(config: TableConfig, progress: Callable[[int, int], None] | None = None) -> Path:
-    """Train what the cache lacks, then write the table; return the store path."""
+    """Check where the table goes, train what the cache lacks, then write the table; return the store path."""
+    check_destination(config.out, overwrite=config.overwrite, protect=_sources(config))  # before hours of training
     runs, num_classes = train_classes(config, progress)
     return write_table(config, runs, num_classes)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from nb201_env import costs
+from nb201_env import complexity
 from nb201_env.training._torch import torch
 from nb201_env.training.augment import Normalizer, augment
 from nb201_env.training.network import NB201Network, count_parameters
@@ -252,7 +252,7 @@ def train(
             test_acc, test_loss = evaluate(step_model, test_x, test_y, normalize, runtime.eval_batch_size, autocast)
             test_seconds = time.perf_counter() - start
         threads = torch.get_num_threads()
-    flops = int(costs.flop_count(index, splits.num_classes, resolution, recipe.channels, recipe.cells_per_stage))
+    flops = int(complexity.flop_count(index, splits.num_classes, resolution, recipe.channels, recipe.cells_per_stage))
     info = run_info(device, autocast, threads, runtime, splits)
     info["cpu_seconds"] = cpu_seconds
     return TrainResult(

@@ -19,12 +19,12 @@ if str(REPO) not in sys.path:  # `agents` is a top-level folder of the repo, not
 
 
 @pytest.fixture
-def make_env(shared_bench) -> Callable[..., gym.Env]:
+def make_env(public_bench) -> Callable[..., gym.Env]:
     """Make an env on the real public figures (NB201 protocol unless overridden)."""
 
     def make(env_id: str = "NASBench201-OneShot-v0", **kwargs: Any) -> gym.Env:
         kwargs.setdefault("protocol", "nb201")
-        return gym.make(env_id, benchmark=shared_bench, **kwargs)
+        return gym.make(env_id, benchmark=public_bench, **kwargs)
 
     return make
 

@@ -20,12 +20,12 @@ def _is_local_optimum(bench, arch: int) -> bool:
 
 
 @pytest.mark.parametrize("strategy", ["best", "first"])
-def test_returns_a_local_optimum_given_enough_budget(strategy, make_env, shared_bench):
+def test_returns_a_local_optimum_given_enough_budget(strategy, make_env, public_bench):
     searcher = local_search.LocalSearch(local_search.Args(strategy=strategy), seed=4)
     result = run_search(make_env(budget=40_000.0), searcher, seed=4)
     assert len(searcher.local_optima) >= 2 and result.settings["local_optima"] == len(searcher.local_optima)
-    assert all(_is_local_optimum(shared_bench, arch) for arch in searcher.local_optima)
-    assert result.best_arch in searcher.local_optima and _is_local_optimum(shared_bench, result.best_arch)
+    assert all(_is_local_optimum(public_bench, arch) for arch in searcher.local_optima)
+    assert result.best_arch in searcher.local_optima and _is_local_optimum(public_bench, result.best_arch)
 
 
 def test_moves_are_single_edge_changes_and_no_cell_is_proposed_twice(make_env):
@@ -37,12 +37,12 @@ def test_moves_are_single_edge_changes_and_no_cell_is_proposed_twice(make_env):
     assert sorted(result.archs[1:25].tolist()) == sorted(neighbours(start).tolist())
 
 
-def test_first_improvement_moves_at_the_first_better_neighbour(make_env, shared_bench):
+def test_first_improvement_moves_at_the_first_better_neighbour(make_env, public_bench):
     searcher = local_search.LocalSearch(local_search.Args(strategy="first"), seed=6)
     result = run_search(make_env(budget=5_000.0), searcher, seed=6)
     start, start_acc = int(result.archs[0]), result.valid_accuracy[0]
     scan = result.archs[1:].tolist()
-    better = next(i for i, arch in enumerate(scan) if _validation(shared_bench, arch) > start_acc)
+    better = next(i for i, arch in enumerate(scan) if _validation(public_bench, arch) > start_acc)
     assert set(scan[: better + 1]) <= set(neighbours(start).tolist())
     assert np.all(result.valid_accuracy[1 : better + 1] <= start_acc)
     assert scan[better + 1] in neighbours(scan[better]).tolist()  # now climbing from it

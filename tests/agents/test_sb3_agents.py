@@ -21,7 +21,7 @@ def test_trains_until_the_budget_is_spent_and_reports_the_best_cell(algo, make_e
     random.seed(3)
     result = sb3_agents.search(env, sb3_agents.Args(algo=algo), seed=0)
     assert np.random.random() == np.random.RandomState(3).random() and random.random() == random.Random(3).random()
-    traj = env.unwrapped.session.trajectory.as_arrays()
+    traj = env.unwrapped.runs.trajectory().as_arrays()
     assert np.array_equal(result.archs, traj["arch"]) and np.array_equal(result.times, traj["time"])
     assert np.array_equal(result.valid_accuracy, traj["valid_accuracy"])
     assert env.unwrapped.clock.exhausted and result.times[-1] <= 1500.0 and result.settings["budget_spent"]
@@ -55,9 +55,9 @@ def test_bad_args_name_the_valid_values():
         sb3_agents.Args(stall_patience=0)
 
 
-def test_needs_a_budget(shared_bench):
+def test_needs_a_budget(public_bench):
     import gymnasium as gym
 
-    env = gym.make(sb3_agents.ENV_ID, benchmark=shared_bench)
+    env = gym.make(sb3_agents.ENV_ID, benchmark=public_bench)
     with pytest.raises(ValueError, match="need a time budget"):
         sb3_agents.search(env, sb3_agents.Args(), seed=0)

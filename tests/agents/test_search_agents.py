@@ -8,7 +8,15 @@ import importlib
 import numpy as np
 import pytest
 
-ONE_SHOT_AGENTS = ["random_search", "regularized_evolution", "reinforce", "local_search", "hyperband"]
+ONE_SHOT_AGENTS = [
+    "random_search",
+    "regularized_evolution",
+    "reinforce",
+    "local_search",
+    "hyperband",
+    "optuna_tpe",
+    "optuna_bohb",
+]
 
 
 def _agent(name: str):
@@ -18,7 +26,7 @@ def _agent(name: str):
 def _check_trajectory(result, env, budget: float, rule: str) -> None:
     """The result is the env's own record of the run, ended by the budget under ``rule``."""
     unwrapped = env.unwrapped
-    traj = unwrapped.session.trajectory.as_arrays()
+    traj = unwrapped.runs.trajectory().as_arrays()
     assert result.evaluations == len(traj["arch"]) > 0
     assert np.array_equal(result.archs, traj["arch"]) and np.array_equal(result.times, traj["time"])
     assert np.array_equal(result.valid_accuracy, traj["valid_accuracy"])
@@ -39,7 +47,7 @@ def _check_trajectory(result, env, budget: float, rule: str) -> None:
 @pytest.mark.parametrize("name", ONE_SHOT_AGENTS)
 @pytest.mark.parametrize("rule", ["nb201", "nats"])
 def test_agent_spends_the_budget_and_reports_its_best_by_validation(
-    name, rule, make_env, shared_bench, no_test_accuracy
+    name, rule, make_env, public_bench, no_test_accuracy
 ):
     agent = _agent(name)
     assert agent.ENV_ID == "NASBench201-OneShot-v0"
@@ -48,7 +56,7 @@ def test_agent_spends_the_budget_and_reports_its_best_by_validation(
     _check_trajectory(result, env, 3000.0, rule)
     assert result.valid_accuracy[result.archs == result.best_arch].max() == result.valid_accuracy.max()
     for arch, acc in zip(result.archs[:5].tolist(), result.valid_accuracy[:5].tolist()):
-        assert acc == shared_bench.validation(arch, "cifar10", schedule=12).accuracy
+        assert acc == public_bench.validation(arch, "cifar10", schedule=12).accuracy
     assert result.agent and isinstance(result.settings, dict) and "reference" in result.settings
 
 
@@ -108,6 +116,10 @@ def test_evolution_and_reinforce_beat_random_search_under_the_nb201_protocol(mak
         ("local_search", {"strategy": "steepest"}, "valid choices are: best, first"),
         ("hyperband", {"eta": 1}, "eta must be an int >= 2"),
         ("hyperband", {"min_epoch": -1}, "None or an int >= 0"),
+        ("optuna_tpe", {"n_startup_trials": 0}, "n_startup_trials must be an int >= 1"),
+        ("optuna_tpe", {"multivariate": "yes"}, "True or False"),
+        ("optuna_bohb", {"eta": 1}, "eta must be an int >= 2"),
+        ("optuna_bohb", {"max_repeats": 0}, "max_repeats must be an int >= 1"),
     ],
 )
 def test_bad_args_name_the_valid_values(name, bad, message):

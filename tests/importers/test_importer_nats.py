@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 from importer_helpers import SAMPLE_INDICES, assert_absent, check_arch
 
-from nb201_env import costs
-from nb201_env.importers import CorruptSourceError, SourceFormatError, UnsafePickleError, fixtures
+from nb201_env import complexity
+from nb201_env.importers import CorruptSourceError, SourceFormatError, UnsafePickleError
 from nb201_env.importers.nats import HPS, convert_nats, load_member
 from nb201_env.importers.official import OFFICIAL_LAYOUT
 from nb201_env.importers.safe_unpickle import safe_loads
 from nb201_env.store import RecordKey, StatKey, Store, StoreError
+from nb201_env.testing import official_files as fixtures
 
 DIR_INDICES = [0, 1, 2, 11, 284, 999, 4000, 15624]
 TAR_INDICES = [3, 17, 15000]
@@ -103,8 +104,8 @@ def test_real_sample_matches_the_source(real_sample: Path, tmp_path: Path) -> No
         source = safe_loads(bz2.decompress((real_sample / f"{index:06d}.pickle.pbz2").read_bytes()))
         assert check_arch(store, index, source, HPS) > 15_000
         for dataset in ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120"):
-            assert store.stat(StatKey("params_mb", dataset))[index] == costs.params_mb(index, dataset)
-            assert store.stat(StatKey("flops_m", dataset))[index] == costs.flops_m(index, dataset)
+            assert store.stat(StatKey("params_mb", dataset))[index] == complexity.params_mb(index, dataset)
+            assert store.stat(StatKey("flops_m", dataset))[index] == complexity.flops_m(index, dataset)
         run = source["200"]["all_results"][("cifar100", 888)]
         acc = store.record(RecordKey("cifar100", "ori-test", "accuracy", 200))
         for epoch in (0, 57, 199):

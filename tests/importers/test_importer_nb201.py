@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from importer_helpers import assert_absent, check_arch
 
-from nb201_env.importers import CorruptSourceError, SourceFormatError, UnsafePickleError, fixtures
+from nb201_env.importers import CorruptSourceError, SourceFormatError, UnsafePickleError
 from nb201_env.importers.nb201_pth import HPS, convert_nb201_pth
 from nb201_env.store import RecordKey, Store
+from nb201_env.testing import official_files as fixtures
 
 INDICES = [0, 1, 2, 3, 4, 5, 6, 284, 7000, 15624]
 

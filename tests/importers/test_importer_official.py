@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from importer_helpers import SparseWriter
 
-from nb201_env.importers import SourceFormatError, fixtures
+from nb201_env.importers import SourceFormatError
 from nb201_env.importers.official import (
     OFFICIAL_LAYOUT,
     OfficialRecords,
@@ -18,6 +18,7 @@ from nb201_env.importers.official import (
     index_ranges,
 )
 from nb201_env.store import RecordKey, StatKey
+from nb201_env.testing import official_files as fixtures
 
 HPS = {"12": 12, "200": 200}
 

@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nb201_env.importers import CorruptSourceError, UnsafePickleError, fixtures
+from nb201_env.importers import CorruptSourceError, UnsafePickleError
 from nb201_env.importers.pickle_splice import write_arch_pickle
 from nb201_env.importers.pickle_stream import Arch2InfosStream
+from nb201_env.testing import official_files as fixtures
 
 HEADER = {"meta_archs": ["a", "b"], "total_archs": 2}
 

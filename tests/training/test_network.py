@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="needs the [train] extra (pip install nb201-env[train])")
 
-from nb201_env import costs  # noqa: E402
+from nb201_env import complexity  # noqa: E402
 from nb201_env.space import CONV1X1, CONV3X3, NUM_ARCHS, Arch, all_ops  # noqa: E402
 from nb201_env.training.network import InferCell, NB201Network, count_parameters  # noqa: E402
 
@@ -37,7 +37,7 @@ def test_full_networks_match_the_analytic_count(num_classes, channels, cells):
     rng = np.random.default_rng(num_classes + channels + cells)
     for index in [*SAMPLE, *rng.integers(0, NUM_ARCHS, 6).tolist()]:
         net = NB201Network(index, num_classes, channels, cells)
-        assert count_parameters(net) == costs.param_count(index, num_classes, channels, cells), index
+        assert count_parameters(net) == complexity.param_count(index, num_classes, channels, cells), index
 
 
 def test_network_is_the_skeleton_plus_its_cells():
@@ -51,7 +51,7 @@ def test_network_is_the_skeleton_plus_its_cells():
 @pytest.mark.slow
 def test_all_15625_networks_have_the_analytic_parameter_count():
     skeleton = _skeleton(10, 16)
-    expected = costs.param_count(np.arange(NUM_ARCHS))
+    expected = complexity.param_count(np.arange(NUM_ARCHS))
     for index, row in enumerate(all_ops()):
         ops = tuple(int(o) for o in row)
         cells = sum(count_parameters(InferCell(ops, w)) for w in (16, 32, 64))
@@ -86,7 +86,7 @@ def _hook_macs(model: torch.nn.Module, resolution: int) -> int:
 def test_flops_equal_hook_counted_macs(num_classes, resolution, channels, cells):
     for index in (0, 1, 6111, Arch.from_ops([4, 2, 0, 3, 1, 0]).index):
         net = NB201Network(index, num_classes, channels, cells, prune=False)  # run every edge, as officially
-        assert _hook_macs(net, resolution) == costs.flop_count(index, num_classes, resolution, channels, cells)
+        assert _hook_macs(net, resolution) == complexity.flop_count(index, num_classes, resolution, channels, cells)
 
 
 @pytest.mark.parametrize("ops", [(3, 0, 0, 2, 3, 1), (3, 3, 1, 0, 0, 0), (0, 0, 0, 0, 0, 0), (4, 3, 2, 1, 1, 3)])

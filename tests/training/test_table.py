@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("torch", reason="needs the [train] extra (pip install nb201-env[train])")
 
-from nb201_env import costs
+from nb201_env import complexity
 from nb201_env.benchmark import Benchmark
 from nb201_env.isomorphism import class_ids, members_of
 from nb201_env.training.cache import ResultCache
@@ -46,7 +46,7 @@ def test_build_shares_each_class_run_with_its_members(cifar_jpg, tiny_recipe, tm
     untrained = np.flatnonzero(~np.isin(class_ids(), class_ids()[reps]))
     assert np.isnan(bench.query_many(untrained[:50], dataset="cifar10-valid", split="x-valid", schedule=epochs)).all()
     params = bench.stats_many(np.arange(15625), "params_mb", "cifar10-valid")
-    assert params[77] == costs.param_count(77, 10, tiny_recipe.channels, tiny_recipe.cells_per_stage) / 1e6
+    assert params[77] == complexity.param_count(77, 10, tiny_recipe.channels, tiny_recipe.cells_per_stage) / 1e6
     extra = bench.store.manifest.extra
     assert extra["recipe_hash"] == tiny_recipe.stable_hash() and extra["time_scale"] == 10.0
     assert extra["data"] == cifar_jpg.name  # the folder's name unless data_name says otherwise

@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="needs the [train] extra (pip install nb201-env[train])")
 
-from nb201_env import costs  # noqa: E402
+from nb201_env import complexity  # noqa: E402
 from nb201_env.training.augment import Normalizer, augment, random_crop  # noqa: E402
 from nb201_env.training.splits import MEAN_STD  # noqa: E402
 from nb201_env.training.trainer import Runtime, train  # noqa: E402
@@ -28,8 +28,8 @@ def test_training_returns_full_curves_timings_and_costs(tiny_splits, tiny_recipe
     assert result.accuracy == result.valid_accuracy[-1]
     assert result.cost == pytest.approx(sum(result.train_seconds) + result.eval_seconds[-1])
     assert result.test_accuracy is not None and 0 <= result.test_accuracy <= 100 and result.test_seconds > 0
-    assert result.params == costs.param_count(1, 10, 4, 1)
-    assert result.flops == costs.flop_count(1, 10, 16, 4, 1)
+    assert result.params == complexity.param_count(1, 10, 4, 1)
+    assert result.flops == complexity.flop_count(1, 10, 16, 4, 1)
     assert result.info["threads"] == 1 and result.info["precision"] == "float32"
     assert result.info["train_images"] == 300 and result.info["valid_images"] == 300
 

@@ -1,0 +1,160 @@
+"""One search run of the harness, and the record it leaves: the same for every agent and every way of running.
+
+A :class:`Task` names the agent, the protocol, the run and its seed. :func:`run_task` performs it in a worker
+process (which holds the open benchmark and one environment per agent and protocol) either through the
+environment (``benchmarks.harness.run``) or, with ``workers``, as an asynchronous multi-worker simulation
+(``benchmarks.harness.cluster``), and returns the same JSONL record: the trajectory the agent saw, and only
+afterwards the test accuracy of the architecture it reports.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+import nb201_env  # noqa: F401  (registers the envs)
+from agents.common import SearchResult
+from benchmarks.harness.registry import get_agent
+from nb201_env.benchmark import Benchmark
+from nb201_env.config import EnvConfig
+from nb201_env.envs.base import make_search_runs
+from nb201_env.evaluators import TabularConfig
+from nb201_env.names import SEARCH_DATASETS
+from nb201_env.parent_watch import exit_with_parent
+from nb201_env.protocols import SearchProtocol, get_protocol
+
+
+@dataclass(frozen=True)
+class Task:
+    """One search run to perform."""
+
+    agent: str
+    protocol: SearchProtocol
+    run: int
+    seed: int
+    objectives: tuple[str, ...] | None = None  # for multi-objective agents
+    workers: int | None = None  # simulate this many asynchronous workers (benchmarks.harness.cluster)
+
+
+def protocol_variants(names: list[str], budgets: list[float] | None) -> list[SearchProtocol]:
+    """Return the presets named, each once per budget override (named ``preset@budget``)."""
+    out = []
+    for name in names:
+        preset = get_protocol(name)
+        if not budgets:
+            out.append(preset)
+        for budget in budgets or []:
+            out.append(replace(preset, name=f"{name}@{budget:g}", budget=float(budget)))
+    return out
+
+
+_BENCH: Benchmark | None = None
+_ENVS: dict[tuple[str, str], gym.Env] = {}
+
+
+def init_worker(store: str, in_pool: bool = True) -> None:
+    """Open the benchmark once per worker process (and make the worker exit with its parent)."""
+    global _BENCH
+    if in_pool:
+        exit_with_parent()  # a sweep killed with SIGKILL must not leave its workers waiting forever
+    _BENCH = Benchmark.open(store)
+    _ENVS.clear()
+
+
+def _bench() -> Benchmark:
+    if _BENCH is None:
+        raise RuntimeError("init_worker(store) must run before run_task")
+    return _BENCH
+
+
+def _env_for(module: Any, protocol: SearchProtocol, objectives: tuple[str, ...] | None = None) -> gym.Env:
+    key = (module.__name__, protocol.name)
+    env = _ENVS.get(key)
+    if env is None:
+        bench = _bench()
+        kwargs: dict[str, Any] = {
+            "benchmark": bench,
+            "dataset": protocol.dataset,
+            "budget": protocol.budget,
+            "budget_rule": protocol.rule,
+            "schedule": protocol.schedule,
+        }
+        if getattr(module, "USES_FIDELITIES", False):  # multi-fidelity agents choose among the stored epochs
+            kwargs["fidelities"] = bench.fidelities(protocol.dataset, protocol.schedule)
+        if getattr(module, "MULTI_OBJECTIVE", False) and objectives:
+            kwargs["objectives"] = objectives
+        env = _ENVS[key] = gym.make(module.ENV_ID, **kwargs)
+    return env
+
+
+def _simulate_cluster(task: Task, module: Any, args: Any, searcher_name: str) -> SearchResult:
+    from benchmarks.harness.cluster import simulate
+
+    p = task.protocol
+    config = EnvConfig(budget=p.budget, budget_rule=p.rule, signal=TabularConfig(p.dataset, p.schedule))
+    runs = make_search_runs(1, config, benchmark=_bench())
+    searcher = getattr(module, searcher_name)(args, task.seed)
+    return simulate(searcher, runs, task.workers or 1, np.random.default_rng(task.seed))
+
+
+def run_task(task: Task) -> dict[str, Any]:
+    """Perform one search run and return its results record (test accuracy added after the search)."""
+    spec = get_agent(task.agent)
+    module = spec.load()
+    args = module.Args(**spec.args)
+    start = time.perf_counter()
+    if task.workers is None:
+        env = _env_for(module, task.protocol, task.objectives)
+        result = module.search(env, args, task.seed)
+        objectives = getattr(env.unwrapped, "objectives", None)
+    else:
+        result = _simulate_cluster(task, module, args, spec.cluster_searcher())
+        objectives = None
+    return record(task, result, time.perf_counter() - start, objectives)
+
+
+def _test_accuracies(arch: int, schedule: int | None) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for dataset in SEARCH_DATASETS:
+        try:
+            out[dataset] = _bench().test_accuracy(arch, dataset, schedule=schedule)
+        except LookupError:
+            out[dataset] = None
+    return out
+
+
+def record(task: Task, result: SearchResult, wall: float, objectives: Any = None) -> dict[str, Any]:
+    """Return the JSONL record of a finished search run."""
+    p, bench = task.protocol, _bench()
+    return {
+        **({"objectives": list(objectives)} if objectives else {}),
+        **({"workers": task.workers} if task.workers is not None else {}),
+        "agent": task.agent,
+        "protocol": p.name,
+        "dataset": p.dataset,
+        "budget": p.budget,
+        "rule": p.rule,
+        "run": task.run,
+        "seed": task.seed,
+        "benchmark": bench.name,
+        "benchmark_kind": bench.store.manifest.extra.get("kind", "recorded"),
+        "best_arch": int(result.best_arch),
+        "best_valid": float(result.valid_accuracy[result.archs == result.best_arch].max())
+        if result.evaluations
+        else None,
+        "evaluations": result.evaluations,
+        "clock": float(result.times[-1]) if result.evaluations else 0.0,
+        "test": _test_accuracies(int(result.best_arch), p.test_schedule) if result.best_arch >= 0 else {},
+        "trajectory": {
+            "time": np.round(result.times, 3).tolist(),
+            "arch": result.archs.tolist(),
+            "valid": np.round(result.valid_accuracy, 4).tolist(),
+            "epoch": result.epochs.tolist(),  # the fidelity of each evaluation (multi-fidelity agents vary it)
+        },
+        "settings": result.settings,
+        "wall_seconds": round(wall, 4),
+    }

@@ -1,0 +1,152 @@
+"""What every search environment shares: its configuration, the search runs it accounts, describe and reset.
+
+:func:`make_search_runs` turns a configuration (or keyword arguments) and the injected objects into the
+:class:`~nb201_env.search_runs.SearchRuns` an environment steps: one run for the single environments,
+``num_envs`` for the vector ones. :class:`SearchEnv` is the base of the single environments.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+
+from nb201_env.benchmark import Benchmark
+from nb201_env.clock import SimulatedClock
+from nb201_env.config import EnvConfig
+from nb201_env.evaluators import Evaluator, MultiFidelityEvaluator, TabularEvaluator
+from nb201_env.rewards import AccuracyReward, Reward
+from nb201_env.search_runs import SearchRuns
+from nb201_env.space import NUM_EDGES
+from nb201_env.validate import check_reset
+
+
+def make_config(config: EnvConfig | None, evaluator: Evaluator | None, kwargs: dict[str, Any]) -> EnvConfig:
+    """Return ``config``, or one built from the environment's keyword arguments (never both)."""
+    if config is not None and kwargs:
+        raise ValueError(f"pass either config= or keyword arguments, not both (got {sorted(kwargs)})")
+    if config is None:
+        return EnvConfig.from_kwargs(with_evaluator=evaluator is not None, **kwargs)
+    if not isinstance(config, EnvConfig):
+        raise TypeError(f"config must be an nb201_env.EnvConfig, got {config!r}")
+    return config
+
+
+def make_search_runs(
+    n: int,
+    config: EnvConfig,
+    benchmark: Benchmark | None = None,
+    evaluator: Evaluator | None = None,
+    reward: Reward | None = None,
+    *,
+    keep_trajectories: bool = False,
+) -> SearchRuns:
+    """Create the evaluator (tabular unless given), the reward and the accounting of ``n`` search runs."""
+    if evaluator is None:
+        if benchmark is not None and config.store is not None:
+            raise ValueError("pass either benchmark= or store=, not both")
+        bench = benchmark if benchmark is not None else Benchmark.open(config.store)
+        evaluator = TabularEvaluator(bench, config.signal)
+    elif benchmark is not None:
+        raise ValueError("pass either benchmark= or evaluator=, not both")
+    if not isinstance(evaluator, Evaluator):
+        raise TypeError(f"evaluator must implement nb201_env.Evaluator, got {type(evaluator).__name__}")
+    reward = reward if reward is not None else AccuracyReward()
+    if not isinstance(reward, Reward):
+        raise TypeError(f"reward must implement nb201_env.Reward (__call__ and many), got {reward!r}")
+    if config.fidelities is not None:
+        available = evaluator.fidelities() if isinstance(evaluator, MultiFidelityEvaluator) else ()
+        missing = [e for e in config.fidelities if e not in available]
+        if missing:
+            raise ValueError(
+                f"fidelities {missing} are not available from this evaluator; it has epochs {list(available)}"
+            )
+    return SearchRuns(
+        n,
+        evaluator,
+        reward,
+        budget=config.budget,
+        rule=config.budget_rule,  # type: ignore[arg-type]
+        charge_repeats=config.charge_repeats,
+        report_test=config.report_test,
+        keep_trajectories=keep_trajectories,
+    )
+
+
+def describe(runs: SearchRuns) -> dict[str, Any]:
+    """Describe the evaluator's signal and cost and the budget, for logs and reports."""
+    clock = runs.clock()
+    return {**runs.evaluator.describe(), "budget": clock.budget, "budget_rule": clock.rule}
+
+
+class SearchEnv(gym.Env):
+    """Base of the single environments: one instance is one search run (:class:`SearchRuns` with n = 1)."""
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+
+    def __init__(
+        self,
+        render_mode: str | None = None,
+        *,
+        config: EnvConfig | None = None,
+        benchmark: Benchmark | None = None,
+        evaluator: Evaluator | None = None,
+        reward: Reward | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"unknown render_mode {render_mode!r}; valid modes are: {self.metadata['render_modes']}")
+        self.config = make_config(config, evaluator, kwargs)
+        self.runs = make_search_runs(1, self.config, benchmark, evaluator, reward, keep_trajectories=True)
+        self.render_mode = render_mode
+        self._last_info: dict[str, Any] = {}
+
+    @property
+    def clock(self) -> SimulatedClock:
+        """The simulated clock of the current search run."""
+        return self.runs.clock()
+
+    def describe(self) -> dict[str, Any]:
+        """Describe the evaluator's signal and cost and the budget, for logs and reports."""
+        return describe(self.runs)
+
+    def _start(self, seed: int | None, options: dict[str, Any] | None) -> None:
+        """Seed, and start a new search run when seeded or asked with ``options={"new_search": True}``."""
+        new_search = check_reset(seed, options)
+        super().reset(seed=seed)
+        if new_search:
+            self.runs.reset()
+        self._last_info = {}
+
+    def _finish(self, arch: int, epoch: int | None = None) -> tuple[float, bool, bool, dict[str, Any]]:
+        """Evaluate the finished cell ``arch``; return (reward, terminated, truncated, info)."""
+        reward, info = self.runs.evaluate_one(0, arch, self.np_random, epoch)
+        self._last_info = info
+        return reward, info["evaluated"], info["budget_exhausted"], info
+
+    def _draw(self, ops: list[int | None]) -> str | np.ndarray | None:
+        """Render ``ops`` (``None`` = not chosen yet) with the latest metrics."""
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'rgb_array'")
+            return None
+        from nb201_env.render import render_ansi, render_rgb
+
+        ops = [*ops, *([None] * (NUM_EDGES - len(ops)))]
+        metrics = _render_metrics(self._last_info, self.runs)
+        return render_ansi(ops, metrics) if self.render_mode == "ansi" else render_rgb(ops, metrics)
+
+
+def _render_metrics(info: dict[str, Any], runs: SearchRuns) -> dict[str, object]:
+    clock = runs.clock()
+    metrics: dict[str, object] = {}
+    if info.get("valid_accuracy") is not None:
+        metrics["valid"] = f"{info['valid_accuracy']:.2f}%"
+    budget = "" if clock.budget is None else f"/{clock.budget:.0f}"
+    metrics["clock"] = f"{clock.elapsed:.0f}{budget} s"
+    best = int(runs.best_arch[0])
+    if best >= 0:
+        metrics["best"] = f"{runs.best_accuracy[0]:.2f}% (arch {best})"
+    if info.get("budget_exhausted"):
+        metrics["budget"] = "spent"
+    return metrics
