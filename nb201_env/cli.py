@@ -96,6 +96,8 @@ def _cmd_build_table(args: argparse.Namespace) -> int:
         data_cache_dir=args.data_cache,
         data_name=args.data_name,
         overwrite=args.overwrite,
+        archs_per_step=args.archs_per_step,
+        stacking=args.stacking,
     )
     update, close = _progress("build-table")
     try:
@@ -321,6 +323,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-cache", help="keep decoded images here as .npy")
     p.add_argument("--data-name", help="how the metadata names the dataset (default: the folder's name)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing store at --out")
+    p.add_argument("--archs-per-step", type=int, default=1, help="architectures a worker trains together in one step")
+    p.add_argument(
+        "--stacking",
+        default="auto",
+        choices=("auto", "grouped", "per-arch"),
+        help="with --archs-per-step > 1: grouped convolutions (GPU) or one call per architecture (CPU); auto picks",
+    )
     for name in (
         "epochs",
         "channels",

@@ -22,6 +22,7 @@ _EXPORTS = {
     "Runtime": "runtime",
     "TrainResult": "trainer",
     "train": "trainer",
+    "train_many": "batched_trainer",
     "evaluate": "trainer",
     "NB201Network": "network",
     "count_parameters": "network",
@@ -64,9 +65,11 @@ __all__ = [
     "load_splits",
     "prepare",
     "train",
+    "train_many",
 ]
 
 if TYPE_CHECKING:
+    from nb201_env.training.batched_trainer import train_many
     from nb201_env.training.cache import CacheError, ResultCache
     from nb201_env.training.data import (
         DatasetError,

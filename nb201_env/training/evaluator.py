@@ -34,6 +34,14 @@ Job = tuple[int, int, bool]
 """``(representative, seed, with_test)``: one training run to do."""
 
 
+def job_batches(jobs: list[Job], size: int) -> list[list[Job]]:
+    """Split jobs into batches of at most ``size`` trained together (one test flag per batch, order kept)."""
+    by_flag: dict[bool | str, list[Job]] = {}
+    for job in jobs:
+        by_flag.setdefault(job[2], []).append(job)
+    return [group[i : i + size] for group in by_flag.values() for i in range(0, len(group), size)]
+
+
 class Backend(Protocol):
     """Runs many training jobs elsewhere (worker processes, a Ray cluster), reporting each as it finishes."""
 
@@ -164,12 +172,12 @@ class TrainingEvaluator:
         if self.backend is not None and len(jobs) > 1:
             self.backend.run(jobs, self.splits(), c.recipe, c.runtime, store)
         elif jobs:
-            from nb201_env.training.trainer import train
+            from nb201_env.training.batched_trainer import train_jobs
 
-            for job in jobs:
-                rep, seed, with_test = job
-                log.info("training arch %d seed %d on %s", rep, seed, c.train_dataset)
-                store(job, train(rep, self.splits(), c.recipe, seed, c.runtime, test=with_test).to_dict())
+            for batch in job_batches(jobs, c.runtime.archs_per_step):
+                log.info("training archs %s on %s", [job[0] for job in batch], c.train_dataset)
+                for job, result in zip(batch, train_jobs(batch, self.splits(), c.recipe, c.runtime)):
+                    store(job, result)  # one transaction per architecture, as soon as its batch is done
         return [found[key] for key in wanted]
 
     def evaluate(self, index: int, rng: np.random.Generator) -> Evaluation:

@@ -1,8 +1,9 @@
 """Train many architectures at once in a pool of worker processes: one per GPU, or several CPU workers.
 
 Each worker receives the prepared data once (at start-up), sets its own thread count and device, and
-trains jobs sent to it; the parent collects results as they finish and hands each to a callback (the
-evaluator writes it to the cache right away, so killing everything loses only the runs in flight). On a
+trains the batches of jobs sent to it (``Runtime.archs_per_step`` architectures in one model step); the
+parent collects results as batches finish and hands each to a callback (the evaluator writes it to the
+cache right away, one transaction per architecture, so killing everything loses only the runs in flight). On a
 small CPU, one single-threaded worker per core beats one multi-threaded process for small networks: the
 per-op work is too small to split across threads.
 """
@@ -18,7 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import replace
 from typing import Any
 
-from nb201_env.training.evaluator import Job
+from nb201_env.training.evaluator import Job, job_batches
 from nb201_env.training.recipe import Recipe
 from nb201_env.training.runtime import Runtime
 from nb201_env.training.splits import Splits
@@ -37,11 +38,10 @@ def _init_worker(splits: Splits, recipe: Recipe, runtime: Runtime, devices: Any)
     _worker.update(splits=splits, recipe=recipe, runtime=replace(runtime, device=device))
 
 
-def _train_job(job: Job) -> dict[str, Any]:
-    from nb201_env.training.trainer import train
+def _train_batch(batch: list[Job]) -> list[dict[str, Any]]:
+    from nb201_env.training.batched_trainer import train_jobs
 
-    rep, seed, test = job
-    return train(rep, _worker["splits"], _worker["recipe"], seed, _worker["runtime"], test=test).to_dict()
+    return train_jobs(batch, _worker["splits"], _worker["recipe"], _worker["runtime"])
 
 
 class JobsFailed(RuntimeError):
@@ -67,6 +67,16 @@ class Gatherer:
             self.on_result(job, result)
         log.info("finished arch %d seed %d (%d/%d %s)", job[0], job[1], len(self.results), self.total, self.what)
 
+    def add_batch(self, batch: list[Job], fetch: Callable[[], list[dict[str, Any]]]) -> None:
+        """Fetch the results of a batch trained together and add each (if the batch raised, each of its jobs failed)."""
+        try:
+            results = fetch()
+        except Exception as error:
+            self.failures.extend(f"arch {job[0]} seed {job[1]}: {error!r}" for job in batch)
+            return
+        for job, result in zip(batch, results):
+            self.add(job, lambda result=result: result)
+
     def done(self) -> dict[Job, dict[str, Any]]:
         """Return every result, or raise :class:`JobsFailed` naming the failed jobs."""
         if self.failures:
@@ -76,14 +86,16 @@ class Gatherer:
         return self.results
 
 
-def collect(futures: dict[Future[dict[str, Any]], Job], on_result: ResultCallback | None) -> dict[Job, dict[str, Any]]:
-    """Wait for futures, passing each result to ``on_result`` as soon as it is done; raise if any failed."""
-    gather = Gatherer(len(futures), on_result)
+def collect(
+    futures: dict[Future[list[dict[str, Any]]], list[Job]], on_result: ResultCallback | None
+) -> dict[Job, dict[str, Any]]:
+    """Wait for batches, handing each result to ``on_result`` as soon as its batch is done; raise on failures."""
+    gather = Gatherer(sum(len(b) for b in futures.values()), on_result)
     pending = set(futures)
     while pending:
         done, pending = wait(pending, return_when=FIRST_COMPLETED)
         for future in done:
-            gather.add(futures[future], future.result)
+            gather.add_batch(futures[future], future.result)
     return gather.done()
 
 
@@ -144,7 +156,7 @@ class ProcessPoolBackend:
     ) -> list[dict[str, Any]]:
         """Train every job in the pool, calling ``on_result`` as each finishes; return results in job order."""
         pool = self._start(splits, recipe, runtime)
-        futures = {pool.submit(_train_job, job): job for job in jobs}
+        futures = {pool.submit(_train_batch, b): b for b in job_batches(jobs, runtime.archs_per_step)}
         results = collect(futures, on_result)
         return [results[job] for job in jobs]
 

@@ -1,8 +1,9 @@
 """Train jobs as Ray tasks, on a local machine or a cluster (optional extra: ``pip install nb201-env[ray]``).
 
-The prepared data is put in Ray's object store once and shared by every task; each task trains one
-architecture with ``num_cpus`` torch threads (and ``num_gpus`` GPUs) and returns its result, which the driver
-hands to the callback (the evaluator's cache write) as soon as the task finishes. Nodes need this package and
+The prepared data is put in Ray's object store once and shared by every task; each task trains one batch
+of ``Runtime.archs_per_step`` architectures (usually one) with ``num_cpus`` torch threads (and ``num_gpus``
+GPUs) and returns their results, which the driver hands to the callback (the evaluator's cache write) as
+soon as the task finishes. Nodes need this package and
 torch installed; they do not need the dataset or the cache file.
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from nb201_env.training.evaluator import Job
+from nb201_env.training.evaluator import Job, job_batches
 from nb201_env.training.parallel import Gatherer
 from nb201_env.training.recipe import Recipe
 from nb201_env.training.runtime import Runtime
@@ -33,11 +34,10 @@ def _import_ray() -> Any:
     return ray
 
 
-def _train_task(splits: Splits, recipe: Recipe, runtime: Runtime, job: Job) -> dict[str, Any]:
-    from nb201_env.training.trainer import train
+def _train_task(splits: Splits, recipe: Recipe, runtime: Runtime, batch: list[Job]) -> list[dict[str, Any]]:
+    from nb201_env.training.batched_trainer import train_jobs
 
-    rep, seed, test = job
-    return train(rep, splits, recipe, seed, runtime, test=test).to_dict()
+    return train_jobs(batch, splits, recipe, runtime)
 
 
 class RayBackend:
@@ -88,12 +88,13 @@ class RayBackend:
         device = "cuda" if self.num_gpus > 0 else "cpu"
         task_runtime = replace(runtime, threads=self.num_cpus, device=device)
         task = ray.remote(num_cpus=self.num_cpus, num_gpus=self.num_gpus)(_train_task)
-        refs = {task.remote(self._data[1], recipe, task_runtime, job): job for job in jobs}
+        batches = job_batches(jobs, runtime.archs_per_step)
+        refs = {task.remote(self._data[1], recipe, task_runtime, batch): batch for batch in batches}
         gather = Gatherer(len(jobs), on_result, "Ray training jobs")
         pending = list(refs)
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
-            gather.add(refs[done[0]], lambda ref=done[0]: ray.get(ref))
+            gather.add_batch(refs[done[0]], lambda ref=done[0]: ray.get(ref))
         results = gather.done()
         return [results[job] for job in jobs]
 

@@ -7,7 +7,7 @@ is trained. Importing this module does not import torch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from nb201_env.names import check_choice
 
@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 EVAL_EPOCHS = ("all", "last")
+STACKINGS = ("auto", "grouped", "per-arch")
+Stacking = Literal["auto", "grouped", "per-arch"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,12 @@ class Runtime:
         eval_epochs: ``"all"`` scores the validation split after every epoch (full curves); ``"last"`` only after
             the last one (cheaper; curves then hold NaN elsewhere).
         compile: wrap the model in ``torch.compile`` (slow to start: pays off only for long schedules).
+        archs_per_step: train this many architectures together in one model step
+            (:mod:`nb201_env.training.batched_trainer`); 1 trains each alone.
+        stacking: how stacked architectures are computed: ``"grouped"`` (channels stacked, each op kind once
+            per edge as a grouped convolution: fewest kernel launches, for GPUs), ``"per-arch"`` (one call per
+            architecture and op, shared data and optimizer step: fastest on small CPUs, where grouped
+            convolutions are slower than separate ones), ``"auto"`` (grouped on CUDA, per-arch on CPU).
     """
 
     device: str = "auto"
@@ -44,9 +52,14 @@ class Runtime:
     eval_batch_size: int = 1024
     eval_epochs: str = "all"
     compile: bool = False
+    archs_per_step: int = 1
+    stacking: Stacking = "auto"
 
     def __post_init__(self) -> None:
         check_choice("precision", self.precision, PRECISIONS)
+        check_choice("stacking", self.stacking, STACKINGS)
+        if isinstance(self.archs_per_step, bool) or not isinstance(self.archs_per_step, int) or self.archs_per_step < 1:
+            raise ValueError(f"archs_per_step must be an int >= 1, got {self.archs_per_step!r}")
         check_choice("eval_epochs value", self.eval_epochs, EVAL_EPOCHS)
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise ValueError(f"threads must be an int >= 1 or None, got {self.threads!r}")
@@ -65,6 +78,12 @@ class Runtime:
         if device.type == "cuda" and not torch.cuda.is_available():
             raise RuntimeError(f"device {self.device!r} requested but CUDA is not available; use 'cpu' or 'auto'")
         return device
+
+    def stacking_on(self, device: torch.device) -> Literal["grouped", "per-arch"]:
+        """Return the stacking used on this device (``auto`` -> grouped on CUDA, per-arch elsewhere)."""
+        if self.stacking != "auto":
+            return self.stacking
+        return "grouped" if device.type == "cuda" else "per-arch"
 
     def autocast_dtype(self, device: torch.device) -> torch.dtype | None:
         """Return the autocast dtype on this device (``None`` = full float32)."""

@@ -28,7 +28,7 @@ from nb201_env.store.destination import check_destination
 from nb201_env.store.schema import RecordKey, SeedAxis, Source, StatKey
 from nb201_env.store.writer import StoreWriter
 from nb201_env.training.recipe import Recipe
-from nb201_env.training.runtime import Runtime
+from nb201_env.training.runtime import Runtime, Stacking
 from nb201_env.validate import check_real
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,8 @@ class TableConfig:
         data_cache_dir: where decoded image folders are kept as ``.npy``.
         data_name: how the metadata names the dataset (default: the folder's name).
         overwrite: replace an existing store at ``out``.
+        archs_per_step: architectures each worker trains together in one model step (see ``Runtime``).
+        stacking: how those are computed: ``"auto"``, ``"grouped"`` or ``"per-arch"`` (see ``Runtime``).
     """
 
     root: str | os.PathLike[str]
@@ -74,14 +76,21 @@ class TableConfig:
     data_cache_dir: str | os.PathLike[str] | None = None
     data_name: str | None = None
     overwrite: bool = False
+    archs_per_step: int = 1
+    stacking: Stacking = "auto"
 
     def __post_init__(self) -> None:
         check_choice("table dataset", self.dataset, tuple(TABLE_DATASETS))
+        self.runtime()  # validates archs_per_step and stacking
         if not isinstance(self.workers, int) or self.workers < 1:
             raise ValueError(f"workers must be an int >= 1, got {self.workers!r}")
         check_real("time_scale", self.time_scale, positive=True)
         if self.limit is not None and not (isinstance(self.limit, int) and self.limit >= 1):
             raise ValueError(f"limit must be a positive int or None, got {self.limit!r}")
+
+    def runtime(self) -> Runtime:
+        """Return the execution choices of every training run of the build (one thread per worker)."""
+        return Runtime(threads=1, eval_epochs="all", archs_per_step=self.archs_per_step, stacking=self.stacking)
 
 
 def build_order(limit: int | None = None) -> np.ndarray:
@@ -95,6 +104,7 @@ def train_classes(
     config: TableConfig, progress: Callable[[int, int], None] | None = None, chunk: int = 64
 ) -> tuple[list[dict[str, Any]], int]:
     """Train every class representative not yet in the cache; return (all runs in build order, classes)."""
+    chunk = max(chunk, 2 * config.workers * config.archs_per_step)  # whole batches for every worker
     from nb201_env.training.evaluator import TrainingConfig, TrainingEvaluator
     from nb201_env.training.parallel import ProcessPoolBackend
 
@@ -104,7 +114,7 @@ def train_classes(
         recipe=config.recipe,
         seed=config.seed,
         cache=config.cache,
-        runtime=Runtime(threads=1, eval_epochs="all"),
+        runtime=config.runtime(),
         data_cache_dir=config.data_cache_dir,
     )
     order = build_order(config.limit).tolist()

@@ -128,6 +128,38 @@ def _make_optimizer(model: torch.nn.Module, recipe: Recipe, device: torch.device
         return torch.optim.SGD(model.parameters(), lr=recipe.lr, foreach=device.type == "cuda", **kwargs)
 
 
+def run_info(
+    device: torch.device, autocast: torch.dtype | None, threads: int, runtime: Runtime, splits: Splits
+) -> dict[str, Any]:
+    """Return the execution facts recorded with a run (``cpu_seconds`` is added by the caller)."""
+    return {
+        "device": str(device),
+        "precision": str(autocast).replace("torch.", "") if autocast else "float32",
+        "threads": threads,
+        "torch": torch.__version__,
+        "channels_last": runtime.channels_last,
+        "deterministic": runtime.deterministic,
+        "compile": runtime.compile,
+        "train_images": len(splits.train),
+        "valid_images": len(splits.valid) if splits.valid is not None else 0,
+        "resolution": splits.train.images.shape[-1],
+        "split_source": splits.split_source,
+    }
+
+
+def check_run(splits: Splits, recipe: Recipe, test: bool | str) -> None:
+    """Raise ``ValueError`` unless the splits can train this recipe (validation split, prepared for it)."""
+    if test not in (False, True, "all"):
+        raise ValueError(f"test must be False, True or 'all', got {test!r}")
+    if splits.valid is None:
+        raise ValueError(f"dataset {splits.dataset!r} has no validation split; train on 'cifar10-valid' for a signal")
+    if splits.prepared_for != recipe.data_key():  # else results would be cached under a recipe they did not use
+        raise ValueError(
+            f"splits were prepared for (resolution, train/valid/test subsets, subset seed) = {splits.prepared_for}, "
+            f"but the recipe asks for {recipe.data_key()}: call prepare(splits, recipe) first"
+        )
+
+
 def train(
     index: int,
     splits: Splits,
@@ -142,16 +174,8 @@ def train(
     test split only when ``test`` is true, after the last epoch, or after every epoch with ``test="all"``
     (learning curves for tables; never used as a search signal).
     """
-    if test not in (False, True, "all"):
-        raise ValueError(f"test must be False, True or 'all', got {test!r}")
+    check_run(splits, recipe, test)
     runtime = runtime or Runtime()
-    if splits.valid is None:
-        raise ValueError(f"dataset {splits.dataset!r} has no validation split; train on 'cifar10-valid' for a signal")
-    if splits.prepared_for != recipe.data_key():  # else results would be cached under a recipe they did not use
-        raise ValueError(
-            f"splits were prepared for (resolution, train/valid/test subsets, subset seed) = {splits.prepared_for}, "
-            f"but the recipe asks for {recipe.data_key()}: call prepare(splits, recipe) first"
-        )
     device = runtime.resolve_device()
     autocast = runtime.autocast_dtype(device)
     resolution = splits.train.images.shape[-1]
@@ -229,20 +253,8 @@ def train(
             test_seconds = time.perf_counter() - start
         threads = torch.get_num_threads()
     flops = int(complexity.flop_count(index, splits.num_classes, resolution, recipe.channels, recipe.cells_per_stage))
-    info = {
-        "device": str(device),
-        "precision": str(autocast).replace("torch.", "") if autocast else "float32",
-        "threads": threads,
-        "cpu_seconds": cpu_seconds,
-        "torch": torch.__version__,
-        "channels_last": runtime.channels_last,
-        "deterministic": runtime.deterministic,
-        "compile": runtime.compile,
-        "train_images": n,
-        "valid_images": len(valid_x),
-        "resolution": resolution,
-        "split_source": splits.split_source,
-    }
+    info = run_info(device, autocast, threads, runtime, splits)
+    info["cpu_seconds"] = cpu_seconds
     return TrainResult(
         index=index,
         dataset=splits.dataset,

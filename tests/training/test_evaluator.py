@@ -127,19 +127,20 @@ from nb201_env.training.trainer import Runtime
 
 recipe = Recipe.from_dict(json.loads(sys.argv[3]))
 config = TrainingConfig(dataset="cifar10", root=sys.argv[1], recipe=recipe, cache=sys.argv[2],
-                        runtime=Runtime(device="cpu", threads=1))
+                        runtime=Runtime(device="cpu", threads=1, archs_per_step=int(sys.argv[4])))
 with TrainingEvaluator(config) as evaluator:
-    for index in {archs}:
-        evaluator.evaluate(index, np.random.default_rng(0))
+    evaluator.evaluate_many(np.array({archs}), np.random.default_rng(0))
 print("done")
 """
 
 
-def test_sigkill_mid_run_keeps_finished_runs_and_the_rerun_completes(tmp_path, cifar_jpg, tiny_recipe):
+@pytest.mark.parametrize("archs_per_step", [1, 2])
+def test_sigkill_mid_run_keeps_finished_runs_and_the_rerun_completes(tmp_path, cifar_jpg, tiny_recipe, archs_per_step):
     archs = [int(representative_of(i)) for i in (1, 2, 3, 4, 5, 6, 7, 8)]
     cache = tmp_path / "runs.sqlite"
     script = WORKER.format(archs=archs)
-    args = [sys.executable, "-c", script, str(cifar_jpg), str(cache), json.dumps(tiny_recipe.to_dict())]
+    recipe = json.dumps(tiny_recipe.to_dict())
+    args = [sys.executable, "-c", script, str(cifar_jpg), str(cache), recipe, str(archs_per_step)]
     proc = subprocess.Popen(args, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     stored = 0

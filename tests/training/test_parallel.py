@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from concurrent.futures import Future
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -40,14 +41,31 @@ def test_process_pool_trains_in_workers_and_fills_the_cache(tmp_path, tiny_split
         assert row["valid_accuracy"] == expected[row["index"]]["valid_accuracy"]
 
 
+def test_process_pool_trains_batches_like_training_alone(tmp_path, tiny_splits, tiny_recipe):
+    runtime = replace(RUNTIME, archs_per_step=2, stacking="per-arch")
+    config = TrainingConfig(recipe=tiny_recipe, cache=tmp_path / "c.sqlite", runtime=runtime)
+    with (
+        ProcessPoolBackend(workers=2, threads_per_worker=1) as pool,
+        TrainingEvaluator(config, splits=tiny_splits, backend=pool) as evaluator,
+    ):
+        runs = evaluator.run(ARCHS[:3], [777] * 3)
+        assert evaluator.cache.count() == 3
+    expected = _sequential(tiny_splits, tiny_recipe, ARCHS[:3])
+    assert [r["info"].get("archs_per_step", 1) for r in runs] == [2, 2, 1]
+    for run in runs:
+        assert run["train_loss"] == expected[run["index"]]["train_loss"]
+        assert run["valid_accuracy"] == expected[run["index"]]["valid_accuracy"]
+
+
 def test_failed_jobs_are_reported_after_the_others_are_handed_over():
     ok, bad = Future(), Future()
-    ok.set_result({"index": 1})
+    ok.set_result([{"index": 1}, {"index": 2}])
     bad.set_exception(ValueError("boom"))
     seen = []
-    with pytest.raises(JobsFailed, match=r"1 of 2 training jobs failed: arch 7 seed 0: ValueError\('boom'\)"):
-        collect({ok: (1, 0, False), bad: (7, 0, False)}, lambda job, result: seen.append(job))
-    assert seen == [(1, 0, False)]
+    batches = {ok: [(1, 0, False), (2, 0, False)], bad: [(7, 0, False), (8, 0, False)]}
+    with pytest.raises(JobsFailed, match=r"2 of 4 training jobs failed: arch 7 seed 0: ValueError\('boom'\); arch 8"):
+        collect(batches, lambda job, result: seen.append(job))
+    assert seen == [(1, 0, False), (2, 0, False)]
 
 
 def test_pool_arguments_are_checked():
@@ -72,7 +90,8 @@ def test_ray_backend_on_a_local_instance(tmp_path, tiny_splits, tiny_recipe):
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        config = TrainingConfig(recipe=tiny_recipe, cache=tmp_path / "c.sqlite", runtime=RUNTIME)
+        runtime = replace(RUNTIME, archs_per_step=2, stacking="per-arch")  # tasks of two, then one
+        config = TrainingConfig(recipe=tiny_recipe, cache=tmp_path / "c.sqlite", runtime=runtime)
         backend = RayBackend(num_cpus=1)
         with TrainingEvaluator(config, splits=tiny_splits, backend=backend) as evaluator:
             accuracy, _ = evaluator.evaluate_many(np.array(ARCHS[:3]), np.random.default_rng(0))
@@ -80,6 +99,7 @@ def test_ray_backend_on_a_local_instance(tmp_path, tiny_splits, tiny_recipe):
             rows = [evaluator.cache.get(a, "cifar10-valid", tiny_recipe, 777) for a in ARCHS[:3]]
     finally:
         ray.shutdown()
-    expected = _sequential(tiny_splits, tiny_recipe, ARCHS[:1])
-    assert rows[0]["train_loss"] == expected[ARCHS[0]]["train_loss"]
+    expected = _sequential(tiny_splits, tiny_recipe, ARCHS[:3])
+    assert [r["train_loss"] for r in rows] == [expected[a]["train_loss"] for a in ARCHS[:3]]
+    assert [r["info"].get("archs_per_step", 1) for r in rows] == [2, 2, 1]
     assert accuracy.tolist() == [r["valid_accuracy"][-1] for r in rows]
