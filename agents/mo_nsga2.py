@@ -31,6 +31,7 @@ import numpy as np
 
 from agents.common import SearchResult, run_search
 from agents.optuna_space import ask_unseen, cell_distributions, import_optuna
+from nb201_env.validate import check_int
 
 ENV_ID = "NASBench201-MO-OneShot-v0"
 MULTI_OBJECTIVE = True  # the harness passes the sweep's objectives to the env
@@ -49,9 +50,7 @@ class Args:
 
     def __post_init__(self) -> None:
         for name, low in (("population_size", 2), ("max_repeats", 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+            check_int(name, getattr(self, name), low=low)
         if not 0.0 <= self.crossover_prob <= 1.0:
             raise ValueError(f"crossover_prob must be a number in [0, 1], got {self.crossover_prob!r}")
 

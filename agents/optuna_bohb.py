@@ -43,6 +43,7 @@ import numpy as np
 from agents.common import SearchResult, run_search
 from agents.hyperband import rung_ladder
 from agents.optuna_space import cell_distributions, import_optuna, ops_of
+from nb201_env.validate import check_bool, check_int
 
 ENV_ID = "NASBench201-OneShot-v0"
 USES_FIDELITIES = True  # the harness makes the env with fidelities = the store's recorded epochs
@@ -63,11 +64,8 @@ class Args:
 
     def __post_init__(self) -> None:
         for name, low in (("eta", 2), ("n_startup_trials", 1), ("max_repeats", 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-        if not isinstance(self.multivariate, bool):
-            raise TypeError(f"multivariate must be True or False, got {self.multivariate!r}")
+            check_int(name, getattr(self, name), low=low)
+        check_bool("multivariate", self.multivariate)
 
 
 class OptunaBOHB:

@@ -37,6 +37,7 @@ import numpy as np
 
 from agents.common import SearchResult, run_search
 from agents.optuna_space import ask_unseen, cell_distributions, import_optuna
+from nb201_env.validate import check_bool, check_int
 
 ENV_ID = "NASBench201-OneShot-v0"
 
@@ -56,11 +57,8 @@ class Args:
 
     def __post_init__(self) -> None:
         for name in ("n_startup_trials", "n_ei_candidates", "max_repeats"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-        if not isinstance(self.multivariate, bool):
-            raise TypeError(f"multivariate must be True or False, got {self.multivariate!r}")
+            check_int(name, getattr(self, name), low=1)
+        check_bool("multivariate", self.multivariate)
 
 
 class OptunaTPE:

@@ -43,6 +43,7 @@ import gymnasium as gym
 import numpy as np
 
 from agents.common import Recorder, SearchResult
+from nb201_env.validate import check_int
 
 ENV_ID = "NASBench201-v0"
 Algo = Literal["ppo", "a2c", "dqn", "maskable_ppo"]
@@ -101,9 +102,7 @@ class Args:
             "dqn_exploration_steps",
             "total_timesteps",
         ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+            check_int(name, getattr(self, name), low=1)
         if self.stall_patience is not None and (not isinstance(self.stall_patience, int) or self.stall_patience < 1):
             raise ValueError(f"stall_patience must be None or an int >= 1, got {self.stall_patience!r}")
 

@@ -15,7 +15,6 @@ at chance accuracy and near-zero cost, would fill most of the volume and every s
 
 from __future__ import annotations
 
-import argparse
 import logging
 import math
 from dataclasses import dataclass
@@ -26,11 +25,9 @@ import numpy as np
 
 from benchmarks.harness.plots import pyplot, save_figure
 from benchmarks.harness.report import LABELS, _by_protocol, slug
-from benchmarks.harness.results import read_results
 from benchmarks.harness.stats import average_ranks, bootstrap_band, bootstrap_mean_ci, pairwise_tests
 from nb201_env.benchmark import Benchmark
 from nb201_env.envs.multi_objective import ACCURACY, cost_table
-from nb201_env.locate import find_store
 from nb201_env.pareto import ParetoFront, hypervolume, pareto_mask
 from nb201_env.space import NUM_ARCHS
 
@@ -198,13 +195,9 @@ def write_mo_report(records: list[dict[str, Any]], folder: Path, store: str) -> 
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("results", type=Path, help="a results .jsonl file of benchmarks.harness.run")
-    parser.add_argument("--out", type=Path, default=Path("results/mo-report"))
-    parser.add_argument("--store", help="benchmark store (default: $NB201_DATA, the cache dir, then the bundled one)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    print(write_mo_report(read_results(args.results), args.out, str(find_store(args.store))))
+    from benchmarks.harness.report import report_cli
+
+    report_cli(argv, __doc__, "results/mo-report", write_mo_report)
 
 
 if __name__ == "__main__":

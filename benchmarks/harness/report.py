@@ -12,6 +12,7 @@ import csv
 import logging
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ from nb201_env.locate import find_store
 from nb201_env.names import SEARCH_DATASETS
 
 log = logging.getLogger("benchmarks.harness")
+ReportWriter = Callable[[list[dict[str, Any]], Path, str], str]
+"""Writes a report of results records into a folder for a store and returns its table."""
 
 # NB201 paper (Dong & Yang, ICLR 2020), Table 5: test accuracy (%) of the architecture found by each
 # baseline searching CIFAR-10 validation for 12,000 s, mean +/- std over 500 runs.
@@ -218,14 +221,19 @@ def write_report(records: list[dict[str, Any]], folder: Path, store: str) -> str
     return table
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def report_cli(argv: list[str] | None, description: str | None, default_out: str, write: ReportWriter) -> None:
+    """Parse ``results [--out] [--store]`` and print the report ``write`` makes of the results file."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", type=Path, help="a results .jsonl file of benchmarks.harness.run")
-    parser.add_argument("--out", type=Path, default=Path("results/report"))
+    parser.add_argument("--out", type=Path, default=Path(default_out))
     parser.add_argument("--store", help="benchmark store (default: $NB201_DATA, the cache dir, then the bundled one)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    print(write_report(read_results(args.results), args.out, str(find_store(args.store))))
+    print(write(read_results(args.results), args.out, str(find_store(args.store))))
+
+
+def main(argv: list[str] | None = None) -> None:
+    report_cli(argv, __doc__, "results/report", write_report)
 
 
 if __name__ == "__main__":

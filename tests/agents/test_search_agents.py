@@ -116,10 +116,10 @@ def test_evolution_and_reinforce_beat_random_search_under_the_nb201_protocol(mak
         ("local_search", {"strategy": "steepest"}, "valid choices are: best, first"),
         ("hyperband", {"eta": 1}, "eta must be an int >= 2"),
         ("hyperband", {"min_epoch": -1}, "None or an int >= 0"),
-        ("optuna_tpe", {"n_startup_trials": 0}, "n_startup_trials must be an int >= 1"),
+        ("optuna_tpe", {"n_startup_trials": 0}, "n_startup_trials must be a positive int"),
         ("optuna_tpe", {"multivariate": "yes"}, "True or False"),
         ("optuna_bohb", {"eta": 1}, "eta must be an int >= 2"),
-        ("optuna_bohb", {"max_repeats": 0}, "max_repeats must be an int >= 1"),
+        ("optuna_bohb", {"max_repeats": 0}, "max_repeats must be a positive int"),
     ],
 )
 def test_bad_args_name_the_valid_values(name, bad, message):
