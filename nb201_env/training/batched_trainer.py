@@ -35,12 +35,12 @@ from nb201_env.training.splits import Splits
 from nb201_env.training.trainer import (
     CHUNK_IMAGES,
     TrainResult,
-    _make_optimizer,
-    _run_context,
-    _to_device,
     check_run,
     evaluate,
+    make_optimizer,
+    run_context,
     run_info,
+    to_device,
 )
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ def train_many(
     shape = (splits.num_classes, resolution, recipe.channels, recipe.cells_per_stage)
     flops = [int(complexity.flop_count(i, *shape)) for i in indices]
     opt: dict = {"device": device, "autocast": runtime.autocast_dtype(device), "flops": flops}
-    with _run_context(seeds[0], runtime, device):
+    with run_context(seeds[0], runtime, device):
         nets = []
         for index, seed in zip(indices, seeds):
             torch.manual_seed(seed)  # the initialisation this architecture gets when trained alone
@@ -159,16 +159,16 @@ def train_many(
         for part in [model] if stacking == "grouped" else list(model.nets):
             if runtime.compile:
                 part.compile()
-        opt["optimizer"] = _make_optimizer(model, recipe, device)
+        opt["optimizer"] = make_optimizer(model, recipe, device)
         opt["scaler"] = torch.amp.GradScaler(device.type, enabled=opt["autocast"] == torch.float16)
         opt["normalize"] = Normalizer(splits.mean, splits.std, device, runtime.channels_last)
         opt["eval_batch_size"] = runtime.eval_batch_size
         generators = [torch.Generator(device=device).manual_seed(s) for s in streams]
-        train_x, train_y = _to_device(splits.train.images, device), _to_device(splits.train.labels, device)
-        valid_x, valid_y = _to_device(splits.valid.images, device), _to_device(splits.valid.labels, device)
+        train_x, train_y = to_device(splits.train.images, device), to_device(splits.train.labels, device)
+        valid_x, valid_y = to_device(splits.valid.images, device), to_device(splits.valid.labels, device)
         test_x = test_y = None
         if test:
-            test_x, test_y = _to_device(splits.test.images, device), _to_device(splits.test.labels, device)
+            test_x, test_y = to_device(splits.test.images, device), to_device(splits.test.labels, device)
         padding, n, bs = recipe.padding_for(resolution), len(train_x), recipe.batch_size
         chunk = max(bs, CHUNK_IMAGES // bs * bs)  # as train() does, so each stream draws the same random numbers
         keys = ("tl", "ta", "vl", "va", "ts", "es", "acc", "loss", "s")

@@ -72,7 +72,7 @@ class TrainResult:
 
 
 @contextlib.contextmanager
-def _run_context(seed: int, runtime: Runtime, device: torch.device) -> Iterator[None]:
+def run_context(seed: int, runtime: Runtime, device: torch.device) -> Iterator[None]:
     """Seed torch's global RNG (model init) without leaking the change, and apply thread/determinism settings."""
     threads = torch.get_num_threads()
     deterministic = torch.are_deterministic_algorithms_enabled()
@@ -94,7 +94,8 @@ def _run_context(seed: int, runtime: Runtime, device: torch.device) -> Iterator[
             torch.backends.cudnn.benchmark = benchmark
 
 
-def _to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
+def to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    """Return a numpy array as a tensor on ``device``."""
     return torch.from_numpy(np.ascontiguousarray(array)).to(device)
 
 
@@ -120,7 +121,8 @@ def evaluate(
     return 100.0 * correct.item() / n, loss_sum.item() / n
 
 
-def _make_optimizer(model: torch.nn.Module, recipe: Recipe, device: torch.device) -> torch.optim.Optimizer:
+def make_optimizer(model: torch.nn.Module, recipe: Recipe, device: torch.device) -> torch.optim.Optimizer:
+    """Return the recipe's SGD over all of the model's parameters (fused where the device supports it)."""
     kwargs = dict(momentum=recipe.momentum, weight_decay=recipe.weight_decay, nesterov=recipe.nesterov)
     try:  # the fused kernel updates all parameters in one call: much less per-step overhead for small nets
         return torch.optim.SGD(model.parameters(), lr=recipe.lr, fused=True, **kwargs)
@@ -179,25 +181,25 @@ def train(
     device = runtime.resolve_device()
     autocast = runtime.autocast_dtype(device)
     resolution = splits.train.images.shape[-1]
-    with _run_context(seed, runtime, device):
+    with run_context(seed, runtime, device):
         model = NB201Network(index, splits.num_classes, recipe.channels, recipe.cells_per_stage).to(device)
         params = count_parameters(model)
         if runtime.channels_last:
             model = model.to(memory_format=torch.channels_last)
         step_model = torch.compile(model) if runtime.compile else model
-        optimizer = _make_optimizer(model, recipe, device)
+        optimizer = make_optimizer(model, recipe, device)
         scaler = torch.amp.GradScaler(device.type, enabled=autocast == torch.float16)
         generator = torch.Generator(device=device).manual_seed(seed)
         normalize = Normalizer(splits.mean, splits.std, device, runtime.channels_last)
-        train_x, train_y = _to_device(splits.train.images, device), _to_device(splits.train.labels, device)
-        valid_x, valid_y = _to_device(splits.valid.images, device), _to_device(splits.valid.labels, device)
+        train_x, train_y = to_device(splits.train.images, device), to_device(splits.train.labels, device)
+        valid_x, valid_y = to_device(splits.valid.images, device), to_device(splits.valid.labels, device)
         padding = recipe.padding_for(resolution)
         n, bs = len(train_x), recipe.batch_size
         chunk = max(bs, CHUNK_IMAGES // bs * bs)  # whole batches per chunk, so batches never straddle chunks
         curves: dict[str, list[float]] = {k: [] for k in ("tl", "ta", "vl", "va", "ts", "es")}
         test_curves: dict[str, list[float]] = {"acc": [], "loss": [], "s": []}
         if test == "all":
-            test_x, test_y = _to_device(splits.test.images, device), _to_device(splits.test.labels, device)
+            test_x, test_y = to_device(splits.test.images, device), to_device(splits.test.labels, device)
         cpu_start = time.process_time()
         for epoch in range(recipe.epochs):
             for group in optimizer.param_groups:
@@ -248,7 +250,7 @@ def train(
             test_acc, test_loss, test_seconds = (test_curves[k][-1] for k in ("acc", "loss", "s"))
         elif test:
             start = time.perf_counter()
-            test_x, test_y = _to_device(splits.test.images, device), _to_device(splits.test.labels, device)
+            test_x, test_y = to_device(splits.test.images, device), to_device(splits.test.labels, device)
             test_acc, test_loss = evaluate(step_model, test_x, test_y, normalize, runtime.eval_batch_size, autocast)
             test_seconds = time.perf_counter() - start
         threads = torch.get_num_threads()
