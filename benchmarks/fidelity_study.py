@@ -13,8 +13,9 @@ a 6,466-class build takes with two workers), writes
 ``benchmarks/fidelity_results.csv`` and plots ``docs/fidelity_vs_cost.png``.
 
     python -m benchmarks.fidelity_study sample
-    python -m benchmarks.fidelity_study run --recipes r8c16e3,r16c8e4 --cache /work/build12/fidelity.sqlite
-    python -m benchmarks.fidelity_study report --cache /work/build12/fidelity.sqlite
+    python -m benchmarks.fidelity_study run --recipes r8c16e3,r16c8e4 --root /tmp/cifar10-jpg
+    python -m benchmarks.fidelity_study costs --recipes r8c16e3,r16c8e3 --root /tmp/cifar10-jpg  # alternating
+    python -m benchmarks.fidelity_study report --min-archs 100  # after xz -dk benchmarks/builds/fidelity.sqlite.xz
 """
 
 from __future__ import annotations
@@ -236,11 +237,13 @@ def plot(rows: list[dict[str, object]], refs: dict[str, float], budget_hours: fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("sample", "run", "report"))
+    parser.add_argument("what", choices=("sample", "run", "report", "costs"))
     parser.add_argument("--recipes", default=",".join(RECIPES), help=f"comma-separated, of {list(RECIPES)}")
-    parser.add_argument("--cache", default="/work/build12/fidelity.sqlite")
-    parser.add_argument("--root", default="/work/build12/cifar10-jpg", help="the CIFAR-10 image folder")
-    parser.add_argument("--data-cache", default="/work/build12/decoded")
+    parser.add_argument(
+        "--cache", default=str(REPO / "benchmarks" / "builds" / "fidelity.sqlite"), help="(xz -dk its snapshot first)"
+    )
+    parser.add_argument("--root", help="run: the CIFAR-10 image folder (train/<class>/*.jpg and test/)")
+    parser.add_argument("--data-cache", help="run: keep decoded images here")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--count", type=int, default=320, help="sample size (sample)")
     parser.add_argument("--budget-hours", type=float, default=3.0)
@@ -259,6 +262,12 @@ def main() -> None:
             handle.write("arch_index,stratum\n")
             handle.writelines(f"{a},{s}\n" for a, s in make_sample(args.count, seed=12))
         print(f"wrote {SAMPLE}")
+    elif args.what in ("run", "costs") and args.root is None:
+        parser.error(f"{args.what} needs --root, the CIFAR-10 image folder")
+    elif args.what == "costs":
+        best = relative_costs(args.recipes.split(","), args.root, args.data_cache, archs=6, rounds=2)
+        base = next(iter(best.values()))
+        print(table([(k, f"{v:.2f}", f"{v / base:.2f}x") for k, v in best.items()], ("recipe", "CPU s/class", "ratio")))
     elif args.what == "run":
         run(args.recipes.split(","), args.cache, args.root, args.data_cache, args.workers, args.every)
     else:
