@@ -110,6 +110,7 @@ def main() -> None:
         f"time scale: {scale:.2f} (median raw cost {np.nanmedian(raw_cost):.2f} s -> NB201 median "
         f"{np.nanmedian(nb201_cost):.1f} s)"
     )
+    print(f"wall/CPU time of the runs: {ours.store.manifest.extra['wall_to_cpu']} (1 = a free core)")
     print(table(rows, ("Spearman with NB201 200-epoch CIFAR-10 test accuracy (all archs unless said)", "rho")))
     print(table(picks, ("architectures", "NB201 200-epoch CIFAR-10 test accuracy")))
     print(json.dumps({"spearman_valid": rows[0][1], "time_scale": scale}))

@@ -288,6 +288,14 @@ def cases(tmp: Path) -> list[Case]:
     add("cli", "build-table --time-scale -1", _cli(*table, "--time-scale", "-1"), "time_scale", "-1")
     add("cli", "build-table --time-scale inf", _cli(*table, "--time-scale", "inf"), "time_scale", "inf")
     add("cli", "build-table --limit 0", _cli(*table, "--limit", "0"), "limit", "0")
+    add(
+        "cli",
+        "build-table --retrain-contended 0.5",
+        _cli(*table, "--retrain-contended", "0.5"),
+        "retrain_contended",
+        "0.5",
+        ">= 1",
+    )
     add("cli", "build-table --epochs 0", _cli(*table, "--epochs", "0"), "epochs", "0")
     add("cli", "build-table --dataset foo", _cli(*table, "--dataset", "foo"), "dataset", "'foo'", "'cifar100'")
     add("cli", "harness --runs 0", _harness("--runs", "0"), "--runs", "0", ">= 1")

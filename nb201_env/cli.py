@@ -98,6 +98,7 @@ def _cmd_build_table(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         archs_per_step=args.archs_per_step,
         stacking=args.stacking,
+        retrain_contended=args.retrain_contended,
     )
     update, close = _progress("build-table")
     try:
@@ -329,6 +330,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         choices=("auto", "grouped", "per-arch"),
         help="with --archs-per-step > 1: grouped convolutions (GPU) or one call per architecture (CPU); auto picks",
+    )
+    p.add_argument(
+        "--retrain-contended",
+        type=float,
+        metavar="RATIO",
+        help="train again cached runs whose wall time exceeds their CPU time by more than RATIO (e.g. 1.1): "
+        "their times, the simulated costs, were inflated by other jobs on the cores",
     )
     for name in (
         "epochs",

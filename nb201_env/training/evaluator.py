@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -153,12 +153,21 @@ class TrainingEvaluator:
         c = self.config
         return c.seed if c.seed_policy == "fixed" else int(c.seeds[int(rng.integers(len(c.seeds)))])
 
-    def run(self, indices: list[int], seeds: list[int], test: bool | str = False) -> list[dict[str, Any]]:
-        """Return the run of each (architecture, seed), training and caching the missing ones."""
+    def run(
+        self, indices: list[int], seeds: list[int], test: bool | str = False, retrain: Collection[int] = ()
+    ) -> list[dict[str, Any]]:
+        """Return the run of each (architecture, seed), training and caching the missing ones.
+
+        Representatives in ``retrain`` are trained again even when cached; each new run replaces the cached
+        one only once it is finished, so an interruption loses nothing.
+        """
         c = self.config
         wanted = [(representative_of(int(i)), int(s)) for i, s in zip(indices, seeds)]
+        redo = {int(r) for r in retrain}
         found: dict[tuple[int, int], dict[str, Any]] = {}
         for rep, seed in dict.fromkeys(wanted):
+            if rep in redo:
+                continue
             row = self.cache.get(rep, c.train_dataset, c.recipe, seed)
             wanted_key = "test_accuracy_curve" if test == "all" else "test_accuracy"
             if row is not None and (not test or row.get(wanted_key) is not None):

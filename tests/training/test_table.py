@@ -67,6 +67,52 @@ def test_rerun_resumes_from_the_cache_without_training(cifar_jpg, tiny_recipe, t
     assert Benchmark.open(path).store.manifest.extra["classes_trained"] == 3
 
 
+def _inflate_wall_time(cache_path, recipe, rep, factor=3.0):
+    """Rewrite one cached run as if other jobs had shared its core: wall time `factor` x its CPU time."""
+    with ResultCache(cache_path) as cache:
+        run = cache.get(rep, "cifar10-valid", recipe, 777)
+        wall = sum(run["train_seconds"]) + sum(run["eval_seconds"]) + sum(run["test_seconds_curve"])
+        run["info"]["cpu_seconds"] = wall / factor
+        cache.put(run, recipe)
+    return run["info"]["cpu_seconds"]
+
+
+def test_contended_runs_are_trained_again_and_only_they(cifar_jpg, tiny_recipe, tmp_path, monkeypatch):
+    build_table(_config(cifar_jpg, tiny_recipe, tmp_path))
+    reps = [int(r) for r in build_order(3)]
+    marker = _inflate_wall_time(tmp_path / "runs.sqlite", tiny_recipe, reps[1])
+    import nb201_env.training.trainer as trainer
+
+    trained, real_train = [], trainer.train
+    monkeypatch.setattr(trainer, "train", lambda index, *a, **kw: trained.append(index) or real_train(index, *a, **kw))
+    path = build_table(_config(cifar_jpg, tiny_recipe, tmp_path, overwrite=True, retrain_contended=1.5))
+    assert trained == [reps[1]]
+    with ResultCache(tmp_path / "runs.sqlite") as cache:
+        assert cache.get(reps[1], "cifar10-valid", tiny_recipe, 777)["info"]["cpu_seconds"] != marker  # replaced
+    ratios = Benchmark.open(path).store.manifest.extra["wall_to_cpu"]
+    assert ratios["median"] > 0 and ratios["max"] >= ratios["median"]
+    trained.clear()
+    build_table(_config(cifar_jpg, tiny_recipe, tmp_path, overwrite=True))  # without the option: all kept
+    assert trained == []
+
+
+def test_an_interrupted_retrain_keeps_the_cached_run(cifar_jpg, tiny_recipe, tmp_path, monkeypatch):
+    build_table(_config(cifar_jpg, tiny_recipe, tmp_path))
+    rep = int(build_order(3)[0])
+    marker = _inflate_wall_time(tmp_path / "runs.sqlite", tiny_recipe, rep)
+    import nb201_env.training.trainer as trainer
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer, "train", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build_table(_config(cifar_jpg, tiny_recipe, tmp_path, overwrite=True, retrain_contended=1.5))
+    with ResultCache(tmp_path / "runs.sqlite") as cache:
+        assert cache.get(rep, "cifar10-valid", tiny_recipe, 777)["info"]["cpu_seconds"] == marker
+        assert cache.count() == 3
+
+
 def test_the_env_runs_on_a_built_table(cifar_jpg, tiny_recipe, tmp_path):
     import gymnasium as gym
 
@@ -90,6 +136,8 @@ def test_the_env_runs_on_a_built_table(cifar_jpg, tiny_recipe, tmp_path):
         ({"workers": 0}, "workers"),
         ({"time_scale": 0}, "time_scale"),
         ({"limit": 0}, "limit"),
+        ({"retrain_contended": 0.5}, "retrain_contended must be >= 1 .* got 0.5"),
+        ({"retrain_contended": "1.1"}, "retrain_contended"),
     ],
 )
 def test_bad_table_configs_are_refused(tmp_path, kwargs, needle):
@@ -103,6 +151,7 @@ def test_cli_builds_a_table_with_recipe_overrides(cifar_jpg, tmp_path, capsys):
     argv = ["build-table", "--data", str(cifar_jpg), "--out", str(tmp_path / "cli.store")]
     argv += ["--cache", str(tmp_path / "cli.sqlite"), "--limit", "2", "--workers", "1", "--epochs", "1"]
     argv += ["--channels", "4", "--resolution", "8", "--train-subset", "256", "--data-name", "my images"]
+    argv += ["--retrain-contended", "1.2"]
     assert main(argv) == 0
     bench = Benchmark.open(tmp_path / "cli.store")
     extra = bench.store.manifest.extra
