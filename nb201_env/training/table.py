@@ -142,21 +142,14 @@ def train_classes(
     backend = ProcessPoolBackend(workers=config.workers, threads_per_worker=1) if config.workers > 1 else None
     try:
         with TrainingEvaluator(training, backend=backend) as evaluator:
-            cached = {
-                i
-                for i in order
-                if evaluator.cache.get(i, training.train_dataset, config.recipe, config.seed) is not None
-            }
+            rows = {i: evaluator.cache.get(i, training.train_dataset, config.recipe, config.seed) for i in order}
+            cached = {i for i, row in rows.items() if row is not None}
             contended = set()
             if config.retrain_contended is not None:
-                for i in cached:
-                    ratio = wall_to_cpu(evaluator.cache.get(i, training.train_dataset, config.recipe, config.seed))
-                    if ratio is not None and ratio > config.retrain_contended:
-                        contended.add(i)
+                limit = config.retrain_contended
+                contended = {i for i in cached if (wall_to_cpu(rows[i]) or 0.0) > limit}
                 log.info(
-                    "%d cached classes ran on a shared core (wall/CPU > %g): training them again",
-                    len(contended),
-                    config.retrain_contended,
+                    "%d cached classes ran on a shared core (wall/CPU > %g): training them again", len(contended), limit
                 )
             todo = [i for i in order if i not in cached or i in contended]
             done = len(order) - len(todo)
