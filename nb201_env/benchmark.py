@@ -15,7 +15,16 @@ from typing import NamedTuple
 import numpy as np
 
 from nb201_env.locate import find_store
-from nb201_env.names import DATASETS, METRICS, SPLITS_OF, TEST_OF, VALIDATION_OF, check_choice, check_schedule
+from nb201_env.names import (
+    DATASETS,
+    METRICS,
+    SEARCH_DATASETS,
+    SPLITS_OF,
+    TEST_OF,
+    VALIDATION_OF,
+    check_choice,
+    check_schedule,
+)
 from nb201_env.space import NUM_ARCHS, index_of
 from nb201_env.store.reader import Store, Verify
 from nb201_env.store.schema import RecordKey, StatKey
@@ -293,6 +302,32 @@ class Benchmark:
         """Return :meth:`test_accuracy` for many architectures (seed mean)."""
         source, split, schedule = self._test_record(dataset, schedule)
         return self.query_many(archs, dataset=source, split=split, metric="accuracy", schedule=schedule)
+
+    def zero_cost_proxies(self, dataset: str = "cifar10") -> tuple[str, ...]:
+        """Return the zero-cost proxies whose scores the store holds for ``dataset`` (``nb201-zero-cost``)."""
+        check_choice("search dataset", dataset, SEARCH_DATASETS)
+        held = (k.scope.partition("@") for k in self.store.stats if k.stat == "zero_cost")
+        return tuple(sorted(proxy for proxy, _, scope in held if scope == dataset))
+
+    def zero_cost(self, name: str, dataset: str = "cifar10") -> np.ndarray:
+        """Return a zero-cost proxy's score of all 15,625 architectures (float64, official index order, read-only).
+
+        NaN only where the score is undefined (see the store's manifest, ``extra.zero_cost.undefined``).
+        """
+        return self._zero_cost("zero_cost", name, dataset)
+
+    def zero_cost_seconds(self, name: str, dataset: str = "cifar10") -> np.ndarray:
+        """Return the measured seconds computing each architecture's ``name`` score took (its search cost)."""
+        return self._zero_cost("zero_cost_s", name, dataset)
+
+    def _zero_cost(self, stat: str, name: str, dataset: str) -> np.ndarray:
+        held = self.zero_cost_proxies(dataset)
+        if not held:
+            raise MissingValueError(
+                f"benchmark {self.name!r} holds no zero-cost scores for {dataset}; open the bundled 'nb201-zero-cost'"
+            )
+        check_choice("proxy name", name, held, f"in {self.name!r} for {dataset}")
+        return self.store.stat(StatKey(stat, f"{name}@{dataset}"))
 
 
 def _indices(archs: np.ndarray) -> np.ndarray:

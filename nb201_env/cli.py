@@ -190,6 +190,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
         mark = f"  ({n:,} archs estimated)" if n else ""
         print(f"  {r['record']:<42} seeds: {r['seeds']:<22} epochs: {r['epochs']:<24} [{r['source']}]{mark}")
     print("\nstats: " + ", ".join(s["stat"] for s in info["stats"]))
+    from nb201_env.zero_cost.command import info_lines
+
+    for line in info_lines(info["extra"]):
+        print(line)
     if info["citations"]:
         print("\ncite: " + "\n      ".join(info["citations"]))
     return 0
@@ -355,6 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
         f"benchmark name (see `nb201 list`) or store directory (default: ${ENV_VAR}, else "
         f"{default_store_path()}, else the bundled {DEFAULT_BENCHMARK})"
     )
+    from nb201_env.zero_cost import command as zero_cost_command
+
+    zero_cost_command.add_parser(sub, _progress)
+
     p = sub.add_parser("list", help="list the benchmarks known by name: bundled and in the cache directory")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_list)

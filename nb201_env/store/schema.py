@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from nb201_env.names import DATASETS, METRICS, SPLITS_OF, check_choice, check_schedule
+from nb201_env.names import DATASETS, METRICS, SEARCH_DATASETS, SPLITS_OF, check_choice, check_schedule
 
 FORMAT_NAME: Final = "nb201_env.store"
 FORMAT_VERSION: Final = 2
@@ -24,9 +24,11 @@ SEED_KINDS: Final[tuple[str, ...]] = ("seeds", "mean", "one", "constant")
 single run whose seed the source does not name; ``constant``: identical for every seed (the official
 pseudo-times)."""
 
-STATS: Final[tuple[str, ...]] = ("params_mb", "flops_m", "latency_s", "latency_ms")
+STATS: Final[tuple[str, ...]] = ("params_mb", "flops_m", "latency_s", "latency_ms", "zero_cost", "zero_cost_s")
 """Per-architecture numbers: params (millions), FLOPs (millions), official latency per image batch in
-seconds (scope = dataset), device latency in milliseconds (scope = device name)."""
+seconds (scope = dataset), device latency in milliseconds (scope = device name), a zero-cost proxy's score and
+the seconds computing it took (scope = ``<proxy>@<search dataset>``, e.g. ``synflow@cifar10``)."""
+ZERO_COST_STATS: Final[tuple[str, ...]] = ("zero_cost", "zero_cost_s")
 
 UNITS: Final[dict[str, str]] = {"accuracy": "%", "loss": "nat", "time": "s"}
 
@@ -62,6 +64,11 @@ class StatKey:
         check_choice("stat", self.stat, STATS)
         if self.stat in ("params_mb", "flops_m", "latency_s"):
             check_choice("dataset", self.scope, DATASETS, f"for {self.stat}")
+        elif self.stat in ZERO_COST_STATS:
+            proxy, _, dataset = self.scope.partition("@")
+            if not proxy or "/" in proxy:
+                raise ValueError(f"scope of {self.stat} must be '<proxy>@<dataset>', got {self.scope!r}")
+            check_choice("dataset", dataset, SEARCH_DATASETS, f"for {self.stat} (scope {self.scope!r})")
         elif not self.scope or "/" in self.scope:
             raise ValueError(f"device name for latency_ms must be a non-empty name without '/', got {self.scope!r}")
 

@@ -1,0 +1,1 @@
+"""Training-free NAS: zero-cost proxies that score an architecture from one minibatch at initialisation."""
