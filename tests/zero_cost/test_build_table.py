@@ -24,6 +24,7 @@ from nb201_env.zero_cost.build import (
 from nb201_env.zero_cost.cache import ScoreCache, ZeroCostCacheError
 from nb201_env.zero_cost.spec import PROXIES, TRAINING_FREE
 from nb201_env.zero_cost.table import write_table
+
 from zero_cost_helpers import SMALL, synthetic_minibatch
 
 

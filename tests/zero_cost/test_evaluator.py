@@ -11,6 +11,7 @@ from nb201_env.evaluators import Evaluator
 from nb201_env.zero_cost.cache import ScoreCache
 from nb201_env.zero_cost.evaluator import ZeroCostConfig, ZeroCostEvaluator
 from nb201_env.zero_cost.table import write_table
+
 from zero_cost_helpers import synthetic_minibatch
 
 
