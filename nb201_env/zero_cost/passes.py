@@ -59,7 +59,8 @@ def shared_forward(net: nn.Module, inputs: Tensor, targets: Tensor, input_grad: 
 
         def hook(module: nn.Module, args: tuple[Tensor, ...], out: Tensor) -> None:
             if out.requires_grad:
-                out.register_hook(lambda grad: on_grad(out, grad))
+                act = out.detach()  # a hook that held `out` itself would be a cycle through C++: never freed
+                out.register_hook(lambda grad: on_grad(act, grad))
 
         return hook
 
