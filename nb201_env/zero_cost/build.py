@@ -35,7 +35,7 @@ from nb201_env.space import AVG_POOL, CONV1X1, CONV3X3, EDGES, NUM_ARCHS, all_op
 from nb201_env.validate import check_int
 from nb201_env.zero_cost.cache import ScoreCache
 from nb201_env.zero_cost.minibatch import Minibatch
-from nb201_env.zero_cost.spec import CODE_VERSION, SPECS, TRAINING_FREE
+from nb201_env.zero_cost.spec import CODE_VERSION, EXTRA_PROXIES, SPECS, TRAINING_FREE
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ class BuildConfig:
         data_cache_dir: where decoded image folders are kept.
         limit: stop after this many architectures' jobs (for trials).
         channels, cells_per_stage: the network's width C and cells per stage N (NB201: 16 and 5; smaller for tests).
+        extra: proxies of :data:`~nb201_env.zero_cost.spec.EXTRA_PROXIES` a sample build also scores.
     """
 
     root: str
@@ -80,6 +81,7 @@ class BuildConfig:
     limit: int | None = None
     channels: int = 16
     cells_per_stage: int = 5
+    extra: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_choice("dataset", self.dataset, BUILD_DATASETS)
@@ -91,6 +93,10 @@ class BuildConfig:
         check_int("limit", self.limit, low=1, allow_none=True)
         check_int("channels", self.channels, low=1)
         check_int("cells_per_stage", self.cells_per_stage, low=1)
+        for name in self.extra:
+            check_choice("extra proxy", name, EXTRA_PROXIES)
+        if self.extra and self.sample is None:
+            raise ValueError(f"extra proxies {list(self.extra)} are scored by sample builds only: give sample=<count>")
 
 
 def load_minibatch(config: BuildConfig) -> Minibatch:
@@ -99,7 +105,8 @@ def load_minibatch(config: BuildConfig) -> Minibatch:
     from nb201_env.zero_cost.minibatch import draw_minibatch
 
     splits = load_splits(config.dataset, config.root, config.split_dir, cache_dir=config.data_cache_dir)
-    return draw_minibatch(splits, config.minibatch_seed)
+    size = max(SPECS[name].batch_size for name in TRAINING_FREE + tuple(config.extra))
+    return draw_minibatch(splits, config.minibatch_seed, size)
 
 
 def describe_build(config: BuildConfig, batch: Minibatch) -> dict[str, Any]:
@@ -111,7 +118,7 @@ def describe_build(config: BuildConfig, batch: Minibatch) -> dict[str, Any]:
         "code_version": CODE_VERSION,
         "seed": config.seed,
         "minibatch": batch.describe(),
-        "batch_sizes": {name: SPECS[name].batch_size for name in TRAINING_FREE},
+        "batch_sizes": {name: SPECS[name].batch_size for name in TRAINING_FREE + tuple(config.extra)},
         "precision": "float32 (synflow float64)",
     }
     if (config.channels, config.cells_per_stage) != (16, 5):
@@ -123,7 +130,7 @@ def plan(config: BuildConfig) -> list[tuple[int, tuple[str, ...]]]:
     """Return the jobs ``(arch, proxies)`` of a build in its seeded random order."""
     if config.sample is not None:
         archs = np.random.default_rng(config.sample_seed).choice(NUM_ARCHS, size=config.sample, replace=False)
-        return [(int(a), TRAINING_FREE) for a in archs]
+        return [(int(a), TRAINING_FREE + tuple(config.extra)) for a in archs]
     reps = set(group_representatives().tolist())
     order = np.random.default_rng(config.seed).permutation(NUM_ARCHS)
     return [(int(a), ARCH_PROXIES + (CLASS_PROXIES if a in reps else ())) for a in order]

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from nb201_env.zero_cost.spec import PROXIES
+from nb201_env.zero_cost.spec import KNOWN_PROXIES
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS builds (build TEXT PRIMARY KEY, description TEXT NOT NULL)",
@@ -96,7 +96,7 @@ class ScoreCache:
         out: dict[str, dict[int, tuple[float, float, float]]] = {}
         rows = self._db.execute("SELECT arch, proxy, score, cpu_s, wall_s FROM scores WHERE build = ?", (self.key,))
         for arch, proxy, score, cpu, wall in rows:
-            if proxy not in PROXIES or not isinstance(arch, int):
+            if proxy not in KNOWN_PROXIES or not isinstance(arch, int):
                 raise ZeroCostCacheError(f"{self.path}: row ({arch!r}, {proxy!r}) names no known arch and proxy")
             out.setdefault(proxy, {})[arch] = (float("nan") if score is None else float(score), float(cpu), float(wall))
         return out

@@ -32,6 +32,7 @@ def add_parser(sub: Any, progress: Callable[[str], tuple[Any, Any]]) -> None:
     p.add_argument("--workers", type=int, default=1, help="processes, one thread each (default 1)")
     p.add_argument("--sample", type=int, help="score every proxy on this many random cells instead")
     p.add_argument("--sample-seed", type=int, default=1, help="seed drawing the sample (default 1)")
+    p.add_argument("--extra", nargs="*", default=[], help="also score these proxies in a sample build: naswot_v1")
     p.add_argument("--limit", type=int, help="do at most this many cells now (a trial)")
     p.add_argument("--data-cache", help="folder keeping the decoded images")
     p.add_argument("--name", default="nb201-zero-cost", help="benchmark name in the manifest")
@@ -55,6 +56,7 @@ def _run(args: argparse.Namespace, progress: Callable[[str], tuple[Any, Any]]) -
         sample_seed=args.sample_seed,
         data_cache_dir=args.data_cache,
         limit=args.limit,
+        extra=tuple(args.extra),
     )
     update, close = progress("build-zero-cost")
     start = time.perf_counter()

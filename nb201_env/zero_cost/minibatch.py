@@ -76,13 +76,21 @@ class Minibatch:
 
 
 def draw_minibatch(splits: Splits, seed: int, size: int = MINIBATCH_SIZE) -> Minibatch:
-    """Draw ``size`` distinct training images of ``splits`` with ``numpy.random.default_rng(seed)``."""
+    """Draw ``size`` distinct training images of ``splits`` with ``numpy.random.default_rng(seed)``.
+
+    Beyond :data:`~nb201_env.zero_cost.spec.MINIBATCH_SIZE` images, the first ones are those a draw of that size
+    gives and the rest are drawn from the remaining images, so every proxy sees the same first images.
+    """
     train = splits.train
     if not 0 < size <= len(train):
         raise ValueError(f"minibatch size must be in 1..{len(train)}, got {size!r}")
-    positions = np.sort(np.random.default_rng(seed).choice(len(train), size=size, replace=False))
-    order = np.random.default_rng(seed).permutation(size)  # sorted positions, but no class ordering in the batch
-    positions = positions[order]
+    first = min(size, MINIBATCH_SIZE)
+    positions = np.sort(np.random.default_rng(seed).choice(len(train), size=first, replace=False))
+    positions = positions[np.random.default_rng(seed).permutation(first)]  # no class ordering inside the batch
+    if size > first:
+        rest = np.setdiff1d(np.arange(len(train)), positions)
+        more = np.random.default_rng([seed, size]).choice(rest, size=size - first, replace=False)
+        positions = np.concatenate([positions, more])
     return Minibatch(
         dataset=splits.dataset,
         images=train.images[positions],

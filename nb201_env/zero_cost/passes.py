@@ -36,14 +36,17 @@ class SharedForward:
 
     inputs: Tensor
     logits: Tensor
-    loss: Tensor
+    loss: Tensor | None
     weights: list[Tensor]
     fisher: list[Tensor | None]
     _collect: list[bool] = field(default_factory=lambda: [False])
 
 
-def shared_forward(net: nn.Module, inputs: Tensor, targets: Tensor, input_grad: bool = False) -> SharedForward:
-    """Run the forward pass in training mode, hooking each layer's output for the Fisher terms."""
+def shared_forward(net: nn.Module, inputs: Tensor, targets: Tensor | None, input_grad: bool = False) -> SharedForward:
+    """Run the forward pass in training mode, hooking each layer's output for the Fisher terms.
+
+    ``targets=None`` skips the loss (a pass only for the input Jacobian).
+    """
     layers = weight_layers(net)
     fisher: list[Tensor | None] = [None] * len(layers)
     collect = [False]  # the Fisher terms read only the loss gradient, not the Jacobian's or the Hessian's
@@ -73,7 +76,7 @@ def shared_forward(net: nn.Module, inputs: Tensor, targets: Tensor, input_grad: 
     finally:
         for handle in handles:
             handle.remove()
-    loss = F.cross_entropy(logits, targets)
+    loss = F.cross_entropy(logits, targets) if targets is not None else None
     return SharedForward(x, logits, loss, [layer.weight for layer in layers], fisher, collect)
 
 
@@ -87,6 +90,8 @@ def input_jacobian(fp: SharedForward) -> Tensor:
 
 def weight_gradients(fp: SharedForward, create_graph: bool = False) -> list[Tensor | None]:
     """Return the loss gradient of every layer weight (``None`` where unused) and fill ``fp.fisher``."""
+    if fp.loss is None:
+        raise ValueError("the shared forward was run without targets: it has no loss")
     fp._collect[0] = True
     try:
         grads = torch.autograd.grad(

@@ -16,7 +16,7 @@ from nb201_env.training.network import NB201Network
 from nb201_env.zero_cost import passes
 from nb201_env.zero_cost import proxies as zc
 from nb201_env.zero_cost.minibatch import Minibatch
-from nb201_env.zero_cost.spec import PASSES, PROXIES, SPECS
+from nb201_env.zero_cost.spec import KNOWN_PROXIES, PASSES, PROXIES, SPECS
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,12 @@ def init_seed(seed: int, index: int) -> int:
 def check_proxies(names: Sequence[str]) -> tuple[str, ...]:
     """Return ``names`` as a tuple, or raise naming the first unknown proxy and the valid ones."""
     if isinstance(names, str) or not names:
-        raise ValueError(f"proxies must be a non-empty sequence of names from {', '.join(PROXIES)}; got {names!r}")
+        raise ValueError(
+            f"proxies must be a non-empty sequence of names from {', '.join(KNOWN_PROXIES)}; got {names!r}"
+        )
     for name in names:
-        if name not in PROXIES:
-            raise ValueError(f"unknown zero-cost proxy {name!r}; valid proxies are {', '.join(PROXIES)}")
+        if name not in KNOWN_PROXIES:
+            raise ValueError(f"unknown zero-cost proxy {name!r}; valid proxies are {', '.join(KNOWN_PROXIES)}")
     return tuple(dict.fromkeys(names))
 
 
@@ -103,11 +105,11 @@ def score(
     torch_seed = init_seed(seed, index)
     with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
         torch.manual_seed(torch_seed)
+        images = batch.tensor(device)
+        labels = torch.from_numpy(batch.labels).to(device)
         if "build" in steps:
             with timer.step("build"):
                 full, pruned = _build(index, batch, steps, device, (channels, cells_per_stage))
-            images = batch.tensor(device)
-            labels = torch.from_numpy(batch.labels).to(device)
         if "synflow" in steps:
             with timer.step("synflow"):
                 generator = torch.Generator().manual_seed(torch_seed)
@@ -132,6 +134,18 @@ def score(
         if "naswot" in steps:
             with timer.step("naswot"):
                 result["naswot"] = zc.naswot(full, images[: SPECS["naswot"].batch_size])
+        if "build_v1" in steps:
+            size = SPECS["naswot_v1"].batch_size
+            if len(batch) < size:
+                raise ValueError(
+                    f"naswot_v1 reads {size} images, the minibatch has {len(batch)}: draw it with size={size}"
+                )
+            with timer.step("build_v1"):
+                head = NB201Network(Arch(index), 1, channels, cells_per_stage, prune=True).to(device)
+            with timer.step("jacobian_v1"):
+                fp = passes.shared_forward(head, images[:size], None, input_grad=True)
+                result["naswot_v1"] = zc.jacob_cov(passes.input_jacobian(fp))
+                del fp
     if "analytic" in steps:
         with timer.step("analytic"):
             dataset = "cifar10" if batch.dataset == "cifar10-valid" else batch.dataset

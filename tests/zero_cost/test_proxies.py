@@ -124,3 +124,20 @@ def test_one_proxy_alone_equals_the_same_proxy_computed_with_all(batch) -> None:
 def test_unknown_or_malformed_proxy_names_are_refused_with_the_valid_ones(names) -> None:
     with pytest.raises(ValueError, match="synflow, naswot, jacob_cov"):
         check_proxies(names)
+
+
+def test_naswot_v1_needs_its_256_images_and_is_undefined_without_a_path() -> None:
+    from nb201_env.training.data import ImageSet
+    from nb201_env.training.splits import Splits
+    from nb201_env.zero_cost.minibatch import draw_minibatch
+
+    rng = np.random.default_rng(0)
+    train = ImageSet(rng.integers(0, 256, size=(400, 3, 32, 32), dtype=np.uint8), rng.integers(0, 10, size=400))
+    splits = Splits("cifar10-valid", train, None, train, 10, (0.5,) * 3, (0.25,) * 3, "synthetic", "ori-test")
+    small, large = draw_minibatch(splits, 0), draw_minibatch(splits, 0, 256)
+    assert np.array_equal(large.positions[:128], small.positions)  # the other proxies see the same images
+    assert len(set(large.positions.tolist())) == 256
+    with pytest.raises(ValueError, match="naswot_v1 reads 256 images, the minibatch has 128"):
+        score(BEST, small, seed=0, names=("naswot_v1",), **SMALL)
+    assert math.isnan(score(NO_PATH, large, seed=0, names=("naswot_v1",), **SMALL).scores["naswot_v1"])
+    assert math.isfinite(score(BEST, large, seed=0, names=("naswot_v1",), **SMALL).scores["naswot_v1"])
