@@ -2,8 +2,9 @@
 
 import pytest
 
-from benchmarks.harness.report import PUBLISHED_NB201, summarize
-from benchmarks.harness.run import protocol_variants, sweep
+from benchmarks.harness.summary import PUBLISHED_NB201, summarize
+from benchmarks.harness.sweep import sweep
+from benchmarks.harness.tasks import protocol_variants
 
 
 def test_random_rea_reinforce_match_the_nb201_paper(public_store, tmp_path):
