@@ -21,10 +21,7 @@ from typing import Any
 
 from gymnasium.envs.registration import register, registry
 
-from nb201_env import moved
-
 __version__ = "0.1.0"
-moved.install()  # the module paths before 0.2 keep working, with a DeprecationWarning
 
 _PUBLIC: dict[str, str] = {
     # the benchmark and the search space

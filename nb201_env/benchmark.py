@@ -32,9 +32,6 @@ class Evaluation(NamedTuple):
     cost: float
 
 
-Validation = Evaluation  # the name before 0.2
-
-
 class Benchmark:
     """Recorded NB201 results from a store, with documented signal and cost semantics.
 
