@@ -27,7 +27,7 @@ _PUBLIC: dict[str, str] = {
     # the benchmark and the search space
     "Benchmark": "nb201_env.benchmark",
     "Evaluation": "nb201_env.benchmark",
-    "MissingValueError": "nb201_env.benchmark",
+    "MissingValueError": "nb201_env.store",
     "Arch": "nb201_env.space",
     "OPS": "nb201_env.space",
     "EDGES": "nb201_env.space",

@@ -15,14 +15,15 @@ from typing import NamedTuple
 import numpy as np
 
 from nb201_env.locate import find_store
-from nb201_env.names import DATASETS, METRICS, SPLITS_OF, TEST_OF, VALIDATION_OF, check_choice, check_schedule
+from nb201_env.names import DATASETS, METRICS, SPLITS_OF, TEST_OF, VALIDATION_OF, check_schedule
 from nb201_env.space import NUM_ARCHS, index_of
+from nb201_env.store.errors import MissingValueError
 from nb201_env.store.reader import Store, Verify
 from nb201_env.store.schema import RecordKey, StatKey
-from nb201_env.store.view import MEAN, MissingValueError, RecordView, SeedPolicy
-from nb201_env.validate import check_epoch, check_path
+from nb201_env.store.view import MEAN, RecordView, SeedChoice
+from nb201_env.validate import check_choice, check_epoch, check_path
 
-__all__ = ["Benchmark", "Evaluation", "MissingValueError"]
+__all__ = ["Benchmark", "Evaluation"]
 
 
 class Evaluation(NamedTuple):
@@ -42,7 +43,7 @@ class Benchmark:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._views: dict[tuple[str, str, str, int], RecordView] = {}
-        self._costs: dict[tuple[str, int], tuple[RecordView, RecordView, RecordView]] = {}
+        self._signal_views: dict[tuple[str, int], tuple[RecordView, RecordView, RecordView]] = {}
         self._cost_tables: dict[tuple[str, int, int], np.ndarray] = {}
         self._cost_lists: dict[tuple[str, int, int], list[float]] = {}
         self._test_records: dict[tuple[str, int | None], tuple[str, str, int]] = {}
@@ -84,7 +85,7 @@ class Benchmark:
         schedule: int,
         metric: str = "accuracy",
         epoch: int | None = None,
-        seed: SeedPolicy = MEAN,
+        seed: SeedChoice = MEAN,
     ) -> float:
         """Return one recorded value (accuracy in %, loss, or seconds per epoch / per pass).
 
@@ -105,7 +106,7 @@ class Benchmark:
         schedule: int,
         metric: str = "accuracy",
         epoch: int | None = None,
-        seed: SeedPolicy = MEAN,
+        seed: SeedChoice = MEAN,
     ) -> np.ndarray:
         """Return values for an array of architecture indices (NaN where the source has none)."""
         return self.view(dataset, split, metric, schedule).values(_indices(archs), epoch, seed)
@@ -123,11 +124,11 @@ class Benchmark:
 
     def signal_views(self, dataset: str, schedule: int) -> tuple[RecordView, RecordView, RecordView]:
         """Return the record views of a search on ``dataset``: validation accuracy, training time, validation time."""
-        views = self._costs.get((dataset, schedule))
+        views = self._signal_views.get((dataset, schedule))
         if views is None:
             check_choice("search dataset", dataset, tuple(VALIDATION_OF))
             source, split = VALIDATION_OF[dataset]
-            views = self._costs[(dataset, schedule)] = (
+            views = self._signal_views[(dataset, schedule)] = (
                 self.view(source, split, "accuracy", schedule),
                 self.view(source, "train", "time", schedule),
                 self.view(source, split, "time", schedule),
@@ -141,7 +142,7 @@ class Benchmark:
         *,
         schedule: int | None = None,
         epoch: int | None = None,
-        seed: SeedPolicy = MEAN,
+        seed: SeedChoice = MEAN,
     ) -> Evaluation:
         """Return the search signal of one simulated run: validation accuracy and its cost in seconds.
 
@@ -151,7 +152,7 @@ class Benchmark:
             schedule = self.search_schedule(dataset)
         elif type(schedule) is not int:
             schedule = check_schedule(schedule)  # numpy ints pass; 12.0 and True do not
-        acc = (self._costs.get((dataset, schedule)) or self.signal_views(dataset, schedule))[0]
+        acc = (self._signal_views.get((dataset, schedule)) or self.signal_views(dataset, schedule))[0]
         index = arch if type(arch) is int and 0 <= arch < NUM_ARCHS else index_of(arch)  # type: ignore[arg-type]
         accuracy = acc.value(index, epoch, seed)
         key = (dataset, schedule, schedule - 1 if epoch is None else epoch)
@@ -171,7 +172,7 @@ class Benchmark:
         *,
         schedule: int | None = None,
         epoch: int | None = None,
-        seed: SeedPolicy = MEAN,
+        seed: SeedChoice = MEAN,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Return (validation accuracy, cost in seconds) arrays for many architectures."""
         schedule = self.search_schedule(dataset) if schedule is None else check_schedule(schedule)
@@ -271,7 +272,7 @@ class Benchmark:
         dataset: str = "cifar10",
         *,
         schedule: int | None = None,
-        seed: SeedPolicy = MEAN,
+        seed: SeedChoice = MEAN,
     ) -> float:
         """Return the test accuracy the NB201 paper reports (for reports only, never for search).
 

@@ -12,8 +12,9 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from nb201_env import complexity
-from nb201_env.names import DATASETS, check_choice
+from nb201_env.names import DATASETS
 from nb201_env.space import NUM_ARCHS
+from nb201_env.validate import check_choice
 
 
 @runtime_checkable

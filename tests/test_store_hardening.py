@@ -12,7 +12,7 @@ import pytest
 import nb201_env
 from benchmarks.probes.crafted_stores import EDITS
 from nb201_env.store import CorruptStoreError, Store, StoreError
-from nb201_env.store.codec import OldFormatError
+from nb201_env.store.errors import OldFormatError
 from nb201_env.store.schema import MANIFEST
 
 REPO = Path(__file__).resolve().parents[1]

@@ -29,7 +29,7 @@ from benchmarks.harness.sweep import RunsLost, check_outputs, sweep
 from benchmarks.harness.tasks import protocol_variants
 from nb201_env.locate import find_store
 from nb201_env.protocols import PROTOCOLS
-from nb201_env.store.codec import StoreError
+from nb201_env.store.errors import StoreError
 
 log = logging.getLogger("benchmarks.harness")
 

@@ -21,8 +21,8 @@ from benchmarks.harness.results import ResultsWriter, iter_pending, read_results
 from benchmarks.harness.tasks import Task, init_worker, run_task
 from nb201_env.benchmark import Benchmark
 from nb201_env.protocols import SearchProtocol
-from nb201_env.store.codec import StoreError
 from nb201_env.store.destination import absolute, check_writable_folder
+from nb201_env.store.errors import StoreError
 
 log = logging.getLogger("benchmarks.harness")
 

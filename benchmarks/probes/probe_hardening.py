@@ -220,7 +220,7 @@ def run_case(case: Case) -> tuple[str, str]:
 
 def answers_main(store: str) -> int:
     """Print the digest of a store's answers, or one error line (exit 2) when it is refused."""
-    from nb201_env.store.codec import StoreError
+    from nb201_env.store.errors import StoreError
 
     try:
         print(_answers_digest(store))
