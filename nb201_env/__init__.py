@@ -45,6 +45,8 @@ _PUBLIC: dict[str, str] = {
     "Reward": "nb201_env.rewards",
     "AccuracyReward": "nb201_env.rewards",
     "CostPenaltyReward": "nb201_env.rewards",
+    "VectorReward": "nb201_env.rewards",
+    "ObjectivesReward": "nb201_env.objectives",
     "SearchRuns": "nb201_env.search_runs",
     "INFO_KEYS": "nb201_env.search_runs",
     "SimulatedClock": "nb201_env.clock",

@@ -122,6 +122,33 @@ class Benchmark:
         """Return a per-architecture stat for an array of indices."""
         return self.store.stat(StatKey(stat, scope))[_indices(archs)]
 
+    def model_costs(self, dataset: str = "cifar10") -> tuple[str, ...]:
+        """Return the costs of running a searched network that the store holds, to trade accuracy against.
+
+        ``params_mb``, ``flops_m`` and ``latency_s`` of the network searched on ``dataset`` (the validation
+        split's dataset, e.g. ``cifar10-valid``, where held) and ``latency_ms/<device>`` per device. Not to be
+        confused with the search cost of training it (:meth:`cost_table`).
+        """
+        scope = self._model_scope(dataset)
+        stats = sorted(self.store.stats, key=lambda k: (k.stat, k.scope))
+        return tuple(f"latency_ms/{k.scope}" if k.stat == "latency_ms" else k.stat for k in stats
+                     if k.stat == "latency_ms" or k.scope == scope)  # fmt: skip
+
+    def model_cost_table(self, name: str, dataset: str = "cifar10") -> np.ndarray:
+        """Return one of :meth:`model_costs` for all 15,625 architectures, in its natural unit (lower is better)."""
+        check_choice("model cost", name, self.model_costs(dataset), f"of store {self.name!r} searching {dataset}")
+        stat, _, device = name.partition("/")
+        table = np.asarray(self.store.stat(StatKey(stat, device or self._model_scope(dataset))), dtype=np.float64)
+        missing = int(np.isnan(table).sum())
+        if missing:
+            raise MissingValueError(f"{name} of store {self.name!r} has no value for {missing} architectures")
+        return table
+
+    def _model_scope(self, dataset: str) -> str:
+        check_choice("search dataset", dataset, tuple(VALIDATION_OF))
+        source = VALIDATION_OF[dataset][0]
+        return source if any(key.scope == source for key in self.store.stats) else dataset
+
     def signal_views(self, dataset: str, schedule: int) -> tuple[RecordView, RecordView, RecordView]:
         """Return the record views of a search on ``dataset``: validation accuracy, training time, validation time."""
         views = self._signal_views.get((dataset, schedule))

@@ -28,7 +28,7 @@ from benchmarks.harness.plots import pyplot, save_figure
 from benchmarks.harness.results import LABELS, by_protocol, slug
 from benchmarks.harness.stats import average_ranks, bootstrap_band, bootstrap_mean_ci, pairwise_tests
 from nb201_env.benchmark import Benchmark
-from nb201_env.envs.multi_objective import ACCURACY, cost_table
+from nb201_env.objectives import ACCURACY
 from nb201_env.pareto import ParetoFront, hypervolume, pareto_mask
 from nb201_env.space import NUM_ARCHS
 
@@ -50,7 +50,7 @@ class Space:
         every = np.arange(NUM_ARCHS)
         valid_acc, _ = bench.validation_many(every, dataset)
         test_acc = bench.test_accuracy_many(every, dataset)
-        costs = {n: cost_table(bench, n, dataset) for n in objectives if n != ACCURACY}
+        costs = {n: bench.model_cost_table(n, dataset) for n in objectives if n != ACCURACY}
         valid = np.column_stack([valid_acc / 100 if n == ACCURACY else -costs[n] for n in objectives])
         raw = np.column_stack([test_acc if n == ACCURACY else -costs[n] for n in objectives])
         low, high = np.nanmin(raw, axis=0), np.nanmax(raw, axis=0)
@@ -158,7 +158,7 @@ def plot_mo(records: list[dict[str, Any]], bench: Benchmark, folder: Path, rng: 
 def _plot_fronts(plt: Any, agents: dict, space: Space, bench: Benchmark, first: dict, folder: Path, name: str):
     """Scatter the true front and, per agent, the found front of its median run, on test accuracy and the cost."""
     cost = next(n for n in space.objectives if n != ACCURACY)
-    table = cost_table(bench, cost, first["dataset"])
+    table = bench.model_cost_table(cost, first["dataset"])
     test = bench.test_accuracy_many(np.arange(NUM_ARCHS), first["dataset"])
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
     ax.scatter(table, test, s=2, color="0.85", label="all architectures", rasterized=True)

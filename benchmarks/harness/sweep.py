@@ -20,6 +20,7 @@ from benchmarks.harness.registry import get_agent
 from benchmarks.harness.results import ResultsWriter, iter_pending, read_results
 from benchmarks.harness.tasks import Task, init_worker, run_task
 from nb201_env.benchmark import Benchmark
+from nb201_env.objectives import check_objectives
 from nb201_env.protocols import SearchProtocol
 from nb201_env.store.destination import absolute, check_writable_folder
 from nb201_env.store.errors import StoreError
@@ -60,8 +61,6 @@ def sweep(
             spec.cluster_searcher()  # fail before any worker starts, naming the agents that can
     goals = tuple(objectives) if objectives else None
     if goals:
-        from nb201_env.envs.multi_objective import check_objectives
-
         bench = Benchmark.open(store)
         for p in protocols:
             check_objectives(bench, p.dataset, goals)  # fail before any worker starts, naming the valid ones

@@ -109,7 +109,7 @@ def run_task(task: Task) -> dict[str, Any]:
     if task.workers is None:
         env = _env_for(module, task.protocol, task.objectives)
         result = module.search(env, args, task.seed)
-        objectives = getattr(env.unwrapped, "objectives", None)
+        objectives = env.unwrapped.objectives
     else:
         result = _simulate_cluster(task, module, args, spec.cluster_searcher())
         objectives = None
