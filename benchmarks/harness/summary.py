@@ -24,6 +24,14 @@ PUBLISHED_NB201: dict[str, dict[str, tuple[float, float]]] = {
     "reinforce": {"cifar10": (93.85, 0.37), "cifar100": (71.71, 1.09), "ImageNet16-120": (45.24, 1.18)},
     "bohb": {"cifar10": (93.61, 0.52)},
 }
+# NASWOT (Mellor et al., ICML 2021), Table 2: CIFAR-10 test accuracy (200 epochs) of the cell with the best score
+# among N random cells, mean +/- std over 500 runs; no time budget (the search trains nothing).
+PUBLISHED_NASWOT: dict[str, dict[str, tuple[float, float]]] = {
+    "naswot_10": {"cifar10": (92.44, 1.13)},
+    "naswot_100": {"cifar10": (92.81, 0.99)},
+    "naswot_1000": {"cifar10": (92.96, 0.81)},
+}
+PUBLISHED: dict[str, dict[str, tuple[float, float]]] = {**PUBLISHED_NB201, **PUBLISHED_NASWOT}
 
 
 def _finals(runs: list[dict[str, Any]], dataset: str) -> np.ndarray:
@@ -95,7 +103,7 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
         cells = []
         for d in SEARCH_DATASETS:
             comparable = row["protocol"].split("@")[0] == "nb201" and row["kind"] == "recorded"
-            paper = PUBLISHED_NB201.get(row["agent"], {}).get(d) if comparable else None
+            paper = PUBLISHED.get(row["agent"], {}).get(d) if comparable else None
             cells.append(_pm(row, d) + (f" (paper {paper[0]:.2f} ± {paper[1]:.2f})" if paper else ""))
         rank = "" if math.isnan(row["rank"]) else f"{row['rank']:.2f}"
         fields = [row["protocol"], row["agent"], str(row["runs"]), rank, *cells]

@@ -72,18 +72,19 @@ def _bench() -> Benchmark:
     return _BENCH
 
 
-def _env_for(module: Any, protocol: SearchProtocol, objectives: tuple[str, ...] | None = None) -> gym.Env:
-    key = (module.__name__, protocol.name)
+def _env_for(
+    module: Any, protocol: SearchProtocol, objectives: tuple[str, ...] | None = None, args: Any = None
+) -> gym.Env:
+    factory = getattr(module, "make_evaluator", None)  # agents that search on another signal (zero-cost proxies)
+    key = (module.__name__, protocol.name, repr(args) if factory is not None else None)
     env = _ENVS.get(key)
     if env is None:
         bench = _bench()
-        kwargs: dict[str, Any] = {
-            "benchmark": bench,
-            "dataset": protocol.dataset,
-            "budget": protocol.budget,
-            "budget_rule": protocol.rule,
-            "schedule": protocol.schedule,
-        }
+        kwargs: dict[str, Any] = {"budget": protocol.budget, "budget_rule": protocol.rule}
+        if factory is not None:
+            kwargs["evaluator"] = factory(bench, protocol.dataset, args, schedule=protocol.schedule)
+        else:
+            kwargs.update(benchmark=bench, dataset=protocol.dataset, schedule=protocol.schedule)
         if getattr(module, "USES_FIDELITIES", False):  # multi-fidelity agents choose among the stored epochs
             kwargs["fidelities"] = bench.fidelities(protocol.dataset, protocol.schedule)
         if getattr(module, "MULTI_OBJECTIVE", False) and objectives:
@@ -107,7 +108,7 @@ def run_task(task: Task) -> dict[str, Any]:
     args = module.Args(**spec.args)
     start = time.perf_counter()
     if task.workers is None:
-        env = _env_for(module, task.protocol, task.objectives)
+        env = _env_for(module, task.protocol, task.objectives, args)
         result = module.search(env, args, task.seed)
         objectives = env.unwrapped.objectives
     else:

@@ -154,6 +154,11 @@ class SearchEnv(gym.Env):
         """The simulated clock of the current search run."""
         return self.runs.clock()
 
+    @property
+    def evaluator(self) -> Evaluator:
+        """The evaluator this env reads (tabular unless one was passed), e.g. to reach a screener's ``screen``."""
+        return self.runs.evaluator
+
     def describe(self) -> dict[str, Any]:
         """Describe the evaluator's signal and cost and the budget, for logs and reports."""
         return describe(self.runs)

@@ -17,6 +17,7 @@ import numpy as np
 
 from nb201_env.benchmark import Benchmark, Evaluation
 from nb201_env.names import SEARCH_DATASETS, check_choice
+from nb201_env.store.errors import MissingValueError
 from nb201_env.validate import check_int
 from nb201_env.zero_cost.spec import PROXIES
 
@@ -109,7 +110,10 @@ class ZeroCostEvaluator:
     def evaluate(self, index: int, rng: np.random.Generator) -> Evaluation:
         """Return the proxy's score of one architecture and the seconds it cost (rng unused: scores are fixed)."""
         if self.config.source == "table":
-            return Evaluation(self._score_list[index], self._cost_list[index])
+            cost = self._cost_list[index]
+            if cost != cost:
+                self._missing(np.array([index]))
+            return Evaluation(self._score_list[index], cost)
         from nb201_env.zero_cost.scorer import score
 
         c = self.config
@@ -121,9 +125,19 @@ class ZeroCostEvaluator:
         """Return the scores and costs of many architectures."""
         idx = np.asarray(indices, dtype=np.int64).ravel()
         if self.config.source == "table":
-            return self._scores[idx], self._costs[idx]
+            costs = self._costs[idx]
+            if np.isnan(costs).any():
+                self._missing(idx[np.isnan(costs)])
+            return self._scores[idx], costs
         pairs = [self.evaluate(int(i), rng) for i in idx]
         return np.array([p.accuracy for p in pairs]), np.array([p.cost for p in pairs])
+
+    def _missing(self, indices: np.ndarray) -> None:
+        have = int(np.count_nonzero(~np.isnan(self._costs)))
+        raise MissingValueError(
+            f"{self.benchmark_name!r} has no {self.config.proxy} score for arch {int(indices[0])} (it covers {have:,} "
+            "of 15,625 cells: an unfinished build); finish it with `nb201 build-zero-cost` or use source='live'"
+        )
 
     def test_accuracy(self, index: int) -> float:
         """Return the paper's test accuracy of the architecture (reports only; never a search signal)."""
