@@ -127,13 +127,18 @@ def describe_build(config: BuildConfig, batch: Minibatch) -> dict[str, Any]:
 
 
 def plan(config: BuildConfig) -> list[tuple[int, tuple[str, ...]]]:
-    """Return the jobs ``(arch, proxies)`` of a build in its seeded random order."""
+    """Return the jobs ``(arch, proxies)`` of a build in its seeded random order.
+
+    A full build scores naswot on every cell, then the group proxies on every group's smallest member; each pass
+    goes through the cells in one seeded random order, so a partial build is a uniform sample of the space.
+    """
     if config.sample is not None:
         archs = np.random.default_rng(config.sample_seed).choice(NUM_ARCHS, size=config.sample, replace=False)
         return [(int(a), TRAINING_FREE + tuple(config.extra)) for a in archs]
-    reps = set(group_representatives().tolist())
     order = np.random.default_rng(config.seed).permutation(NUM_ARCHS)
-    return [(int(a), ARCH_PROXIES + (CLASS_PROXIES if a in reps else ())) for a in order]
+    reps = order[np.isin(order, group_representatives())]
+    # naswot for every cell first (the cheap per-cell pass the NASWOT search needs), then the group proxies
+    return [(int(a), ARCH_PROXIES) for a in order] + [(int(a), CLASS_PROXIES) for a in reps]
 
 
 @functools.cache
