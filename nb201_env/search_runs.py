@@ -209,7 +209,6 @@ class SearchRuns:
                 info["test_accuracy"] = self.evaluator.test_accuracy(arch)
             reward = self.reward(accuracy, arch)
             return (float(reward) if self._reward_shape is None else reward), info
-        info["valid_accuracy"] = None
         return self.no_reward(), info
 
     def evaluate_one(

@@ -118,6 +118,21 @@ def _same(value: object, option: object) -> bool:
     return type(value) is type(option) and value == option
 
 
+def check_keywords(owner: str, given: Iterable[str], valid: Iterable[str]) -> None:
+    """Refuse a keyword argument ``owner`` does not take with Python's own ``TypeError`` text.
+
+    Clients rely on that text: Gymnasium's ``make`` and TorchRL's ``GymEnv`` retry without ``render_mode`` or
+    ``frameskip`` only on ``TypeError("... got an unexpected keyword argument 'x'")``.
+    """
+    options = tuple(valid)
+    for key in given:
+        if key not in options:
+            raise TypeError(
+                f"{owner}() got an unexpected keyword argument {key!r}; valid keyword arguments are: "
+                f"{', '.join(map(repr, options))}"
+            )
+
+
 def check_epoch(value: object, schedule: int | None = None, name: str = "epoch") -> Any:
     """Return a 0-based epoch (``None`` = the last) as an int, within the schedule when it is known."""
     high = None if schedule is None else schedule - 1

@@ -52,7 +52,7 @@ class NASBench201Env(SearchEnv):
     ## Info
     Final step (the keys of :data:`nb201_env.INFO_KEYS`): ``benchmark`` (the store's name, ``nb201-public`` by
     default, or the evaluator kind), ``arch`` (official index), ``epoch`` (0-based epoch of the signal),
-    ``evaluated``, ``repeat``, ``valid_accuracy`` (``None`` when not evaluated), ``cost`` (s), ``clock``,
+    ``evaluated``, ``repeat``, ``valid_accuracy`` (NaN when not evaluated), ``cost`` (s), ``clock``,
     ``remaining``, ``budget_exhausted``, ``evaluations``, ``best_arch``, ``best_valid_accuracy``,
     ``best_cost``; ``test_accuracy`` only with ``report_test=True``. ``action_mask`` on every step with
     ``action_mask=True``. ``env.unwrapped.describe()`` says what the signal and cost are.
@@ -68,8 +68,9 @@ class NASBench201Env(SearchEnv):
     ## Vectorized
     ``gymnasium.make_vec("NASBench201-v0", num_envs=n)`` returns the native
     :class:`~nb201_env.envs.vector.NASBench201VectorEnv`: ``n`` search runs stepped with array operations,
-    the same rules and ``info`` keys (arrays with ``_key`` masks), ``SAME_STEP`` autoreset with
-    ``info["final_obs"]`` and ``info["final_info"]`` as Gymnasium's own vector environments.
+    each step (``info`` included) what ``SyncVectorEnv`` of ``n`` single envs returns, in every autoreset
+    mode (``autoreset_mode=``, default ``NEXT_STEP``). ``render_mode`` renders one frame per run. From a
+    worker process that has not imported ``nb201_env``, make ``"nb201_env:NASBench201-v0"``.
 
     ## Examples
     >>> import gymnasium as gym, nb201_env
