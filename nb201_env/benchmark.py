@@ -312,6 +312,10 @@ class Benchmark:
         source, split, schedule = self._test_record(dataset, schedule)
         return self.query(arch, dataset=source, split=split, metric="accuracy", schedule=schedule, seed=seed)
 
+    def test_split(self, dataset: str = "cifar10", *, schedule: int | None = None) -> str:
+        """Return the split :meth:`test_accuracy` reads for ``dataset``: ``ori-test`` or ``x-test`` (for reports)."""
+        return self._test_record(dataset, schedule)[1]
+
     def test_accuracy_many(
         self, archs: np.ndarray, dataset: str = "cifar10", *, schedule: int | None = None
     ) -> np.ndarray:

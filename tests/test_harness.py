@@ -9,6 +9,7 @@ from benchmarks.harness.results import ResultsWriter, read_results
 from benchmarks.harness.summary import anytime_curves, markdown_table, summarize
 from benchmarks.harness.sweep import sweep
 from benchmarks.harness.tasks import protocol_variants
+from nb201_env.benchmark import Benchmark
 
 
 @pytest.fixture
@@ -234,3 +235,79 @@ def test_outputs_are_checked_before_any_run(public_store, tmp_path, capsys, capl
     with pytest.raises(SystemExit):
         main(["--runs", "0"])
     assert "--runs must be an int >= 1" in capsys.readouterr().err
+
+
+def test_your_own_agent_runs_by_module_and_function_and_the_table_goes_to_stdout(public_store, tmp_path, capsys):
+    """``--agents fake_agent:search`` (a module on the path, no registry edit) runs through the same path as the
+    built-in agents; the tables are the command's results (stdout), logs and progress go to stderr."""
+    from benchmarks.harness.run import main
+
+    out, report = tmp_path / "r.jsonl", tmp_path / "rep"
+    main(["--agents", "fake_agent:search", "random", "--budgets", "1000", "--runs", "2", "--workers", "1",
+          "--store", str(public_store), "--out", str(out), "--report", str(report)])  # fmt: skip
+    captured = capsys.readouterr()
+    assert "| nb201@1000 | fake_agent:search | 2 |" in captured.out and "| nb201@1000 | random | 2 |" in captured.out
+    assert (
+        captured.out.strip()
+        == (report / "table.md").read_text().strip() + "\n\n" + (report / "tests.md").read_text().strip()
+    )
+    assert (
+        "report written to" not in captured.out and "| nb201@1000" not in captured.err and "search runs" in captured.err
+    )
+    assert {r["agent"] for r in read_results(out)} == {"fake_agent:search", "random"}
+
+
+def test_a_bad_module_function_agent_is_named_before_any_run(public_store, tmp_path, caplog):
+    from benchmarks.harness.run import main
+
+    for agent, needle in (
+        ("no_such_module:search", "cannot import 'no_such_module'"),
+        ("fake_agent:no_such_function", "module 'fake_agent' has no function 'no_such_function'"),
+        ("genetic", "unknown agent 'genetic'; known agents are: random"),
+        ("fake_agent:1x", "give your own agent as module:function"),
+    ):
+        caplog.clear()
+        with pytest.raises(SystemExit) as code:
+            main(["--agents", agent, "--store", str(public_store), "--out", str(tmp_path / "r.jsonl")])
+        assert code.value.code == 2 and needle in caplog.text, agent
+    assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_without_a_report_the_results_file_is_not_read_back(fake_agent, public_store, tmp_path, monkeypatch):
+    from benchmarks.harness import sweep as sweep_module
+
+    reads = []
+    real = sweep_module.read_results
+    monkeypatch.setattr(sweep_module, "read_results", lambda path: reads.append(path) or real(path))
+    out = tmp_path / "r.jsonl"
+    assert sweep([fake_agent], protocol_variants(["nb201"], [800.0]), 2, out, str(public_store), workers=1,
+                 progress=False, read_back=False) == []  # fmt: skip
+    assert reads == [out] and len(read_results(out)) == 2  # once, before the runs, to resume
+
+
+def test_a_degraded_agent_gets_no_paper_figure_and_splits_are_named():
+    degraded = [{**_record("bohb", r, 93.0 + r), "settings": {"degraded": "one fidelity (epoch 11): i.e. TPE"}}
+                for r in range(2)]  # fmt: skip
+    ori = {"cifar10": "ori-test", "cifar100": "ori-test", "ImageNet16-120": "ori-test"}
+    rea = [{**_record("rea", r, 93.0 + r), "test_split": ori} for r in range(2)]
+    table = markdown_table(summarize(degraded + rea))
+    assert "| bohb (degraded) |" in table and "paper 93.61" not in table
+    assert "bohb (degraded): one fidelity (epoch 11): i.e. TPE; not the paper's bohb" in table
+    assert "| CIFAR-10 test (ori-test) | CIFAR-100 test (ori-test) | ImageNet16-120 test (ori-test) |" in table
+    assert "(paper 93.92 ± 0.30)" in table  # CIFAR-10: the paper's split too
+    assert "(paper x-test 45.54 ± 1.03)" in table and "not like for like" in table
+
+
+def test_coinciding_anytime_curves_are_drawn_apart_and_said_so(public_store, tmp_path):
+    import matplotlib
+
+    from benchmarks.harness.plots import coinciding, plot_anytime
+
+    curve = np.array([np.nan, 90.0, 93.0])
+    assert coinciding({"a": curve, "b": curve + 0.01, "c": curve + 1.0, "d": curve}) == {"b": "a", "d": "a"}
+    assert coinciding({"a": curve, "b": np.array([90.0, 90.0, 93.0])}) == {}  # one has a value where the other has none
+    records = [_record("random", r, 93.0) for r in range(3)] + [_record("reinforce", r, 93.0) for r in range(3)]
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # keep the legend as text in the SVG
+        plot_anytime(records, Benchmark.open(public_store), tmp_path)
+    svg = (tmp_path / "anytime_nb201.svg").read_text()
+    assert "reinforce (n=3; coincides with random)" in svg and "random (n=3)" in svg

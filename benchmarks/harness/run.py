@@ -9,7 +9,8 @@ every agent); the agent reports its best architecture by validation accuracy, an
 harness look up that architecture's 200-epoch test accuracy on the three datasets. Rerunning the same
 command skips finished runs, so an interrupted sweep resumes where it stopped. Multi-objective agents
 (``MULTI_OBJECTIVE = True``) search with ``--objectives``, which are named in the protocol
-(``nb201+latency_ms/pixel3``) and in each record.
+(``nb201+latency_ms/pixel3``) and in each record. Your own agent runs by its path, ``--agents my_agents:search``.
+With ``--report`` the tables go to stdout; logs and the progress bar go to stderr.
 A worker process that dies loses only the runs it held (see :mod:`benchmarks.harness.sweep`). The output
 file and report folder are checked before any run starts.
 """
@@ -23,10 +24,11 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.harness.registry import AGENTS
+from benchmarks.harness.registry import AGENTS, get_agent
 from benchmarks.harness.report import write_report
 from benchmarks.harness.sweep import RunsLost, check_outputs, sweep
 from benchmarks.harness.tasks import protocol_variants
+from nb201_env.helptext import HelpFormatter, plain, prog
 from nb201_env.locate import find_store
 from nb201_env.protocols import PROTOCOLS
 from nb201_env.store.errors import StoreError
@@ -35,15 +37,30 @@ log = logging.getLogger("benchmarks.harness")
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--agents", nargs="+", default=["random", "rea", "reinforce"], choices=list(AGENTS))
-    parser.add_argument("--protocols", nargs="+", default=["nb201"], choices=list(PROTOCOLS))
+    parser = argparse.ArgumentParser(
+        prog=prog("benchmarks.harness.run"), description=plain(__doc__), formatter_class=HelpFormatter
+    )
+    parser.add_argument(
+        "--agents",
+        nargs="+",
+        default=["random", "rea", "reinforce"],
+        metavar="AGENT",
+        help=f"agents to run: {', '.join(AGENTS)}; or your own function search(env, args, seed) as module:function",
+    )
+    parser.add_argument(
+        "--protocols",
+        nargs="+",
+        default=["nb201"],
+        choices=list(PROTOCOLS),
+        metavar="PROTOCOL",
+        help=f"search protocols: {', '.join(PROTOCOLS)}",
+    )
     parser.add_argument("--budgets", nargs="*", type=float, help="override the presets' budgets (seconds)")
-    parser.add_argument("--runs", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=500, help="search runs per agent and protocol")
     parser.add_argument("--seed0", type=int, default=0, help="run r uses seed seed0 + r")
-    parser.add_argument("--workers", type=int, default=0, help="processes (default: one per core)")
+    parser.add_argument("--workers", type=int, default=0, help="processes (0: one per core)")
     parser.add_argument("--store", help="benchmark store (default: $NB201_DATA, the cache dir, then the bundled one)")
-    parser.add_argument("--out", type=Path, default=Path("results/search.jsonl"))
+    parser.add_argument("--out", type=Path, default=Path("results/search.jsonl"), help="results file (JSON lines)")
     parser.add_argument("--report", type=Path, help="also write the table and plots into this folder")
     parser.add_argument(
         "--objectives",
@@ -57,9 +74,11 @@ def main(argv: list[str] | None = None) -> None:
     for budget in args.budgets or []:
         if not (budget > 0 and math.isfinite(budget)):
             parser.error(f"--budgets must be positive finite seconds, got {budget}")
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # logs and the progress bar: stderr
     logging.getLogger("nb201_env").setLevel(logging.WARNING)  # per-run library messages would drown the bar
     try:
+        for agent in args.agents:
+            get_agent(agent)  # an unknown name or a module:function that does not import: before anything else
         check_outputs(args.out.expanduser(), args.report.expanduser() if args.report else None)
         store = str(find_store(args.store))
         start = time.perf_counter()
@@ -72,10 +91,11 @@ def main(argv: list[str] | None = None) -> None:
             args.workers,
             args.seed0,
             objectives=args.objectives,
+            read_back=args.report is not None,  # the whole file is read again only for a report
         )
-        log.info("%d records in %s (%.1f s)", len(records), args.out, time.perf_counter() - start)
+        log.info("results in %s (%.1f s)", args.out, time.perf_counter() - start)
         if args.report:
-            write_report(records, args.report.expanduser(), store)
+            print(write_report(records, args.report.expanduser(), store))  # the results: stdout
     except (OSError, ValueError, LookupError, RunsLost, StoreError) as exc:  # one clear line
         log.error("error: %s", exc)
         sys.exit(2)

@@ -47,8 +47,9 @@ def sweep(
     progress: bool = True,
     objectives: list[str] | None = None,
     cluster_workers: list[int] | None = None,
+    read_back: bool = True,
 ) -> list[dict[str, Any]]:
-    """Run every (agent, protocol, run) not yet in ``out``; return all records of the file.
+    """Run every (agent, protocol, run) not yet in ``out``; return all records of the file (none unless ``read_back``).
 
     With ``objectives``, multi-objective agents search them, and each protocol is renamed
     ``<protocol>+<cost>+...`` so that sweeps over different objectives never mix in one file. With
@@ -111,7 +112,7 @@ def sweep(
                         "rerunning the command retries the lost ones"
                     )
         bar.close()
-    return read_results(out)
+    return read_results(out) if read_back else []
 
 
 def _run_chunk(tasks: list[Task]) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ import numpy as np
 
 import nb201_env  # noqa: F401  (registers the envs)
 from agents.common import SearchResult
-from benchmarks.harness.registry import get_agent
+from benchmarks.harness.registry import env_id, get_agent
 from benchmarks.harness.simulation import simulate
 from nb201_env.benchmark import Benchmark
 from nb201_env.config import EnvConfig
@@ -88,7 +88,7 @@ def _env_for(module: Any, protocol: SearchProtocol, objectives: tuple[str, ...] 
             kwargs["fidelities"] = bench.fidelities(protocol.dataset, protocol.schedule)
         if getattr(module, "MULTI_OBJECTIVE", False) and objectives:
             kwargs["objectives"] = objectives
-        env = _ENVS[key] = gym.make(module.ENV_ID, **kwargs)
+        env = _ENVS[key] = gym.make(env_id(module), **kwargs)
     return env
 
 
@@ -104,11 +104,16 @@ def run_task(task: Task) -> dict[str, Any]:
     """Perform one search run and return its results record (test accuracy added after the search)."""
     spec = get_agent(task.agent)
     module = spec.load()
-    args = module.Args(**spec.args)
+    args = spec.make_args(module)
     start = time.perf_counter()
     if task.workers is None:
         env = _env_for(module, task.protocol, task.objectives)
-        result = module.search(env, args, task.seed)
+        result = spec.search_function(module)(env, args, task.seed)
+        if not isinstance(result, SearchResult):
+            raise TypeError(
+                f"agent {task.agent} returned {type(result).__name__}, not agents.common.SearchResult "
+                "(agents.common.run_search and Recorder build one)"
+            )
         objectives = env.unwrapped.objectives
     else:
         result = _simulate_cluster(task, module, args, spec.cluster_searcher())
@@ -116,19 +121,23 @@ def run_task(task: Task) -> dict[str, Any]:
     return record(task, result, time.perf_counter() - start, objectives)
 
 
-def _test_accuracies(arch: int, schedule: int | None) -> dict[str, float | None]:
+def _test_accuracies(arch: int, schedule: int | None) -> tuple[dict[str, float | None], dict[str, str]]:
+    """Return the test accuracy of ``arch`` on each dataset and the split each was read from."""
     out: dict[str, float | None] = {}
+    splits: dict[str, str] = {}
     for dataset in SEARCH_DATASETS:
         try:
             out[dataset] = _bench().test_accuracy(arch, dataset, schedule=schedule)
+            splits[dataset] = _bench().test_split(dataset, schedule=schedule)
         except LookupError:
             out[dataset] = None
-    return out
+    return out, splits
 
 
 def record(task: Task, result: SearchResult, wall: float, objectives: Any = None) -> dict[str, Any]:
     """Return the JSONL record of a finished search run."""
     p, bench = task.protocol, _bench()
+    test, splits = _test_accuracies(int(result.best_arch), p.test_schedule) if result.best_arch >= 0 else ({}, {})
     return {
         **({"objectives": list(objectives)} if objectives else {}),
         **({"workers": task.workers} if task.workers is not None else {}),
@@ -147,7 +156,8 @@ def record(task: Task, result: SearchResult, wall: float, objectives: Any = None
         else None,
         "evaluations": result.evaluations,
         "clock": float(result.times[-1]) if result.evaluations else 0.0,
-        "test": _test_accuracies(int(result.best_arch), p.test_schedule) if result.best_arch >= 0 else {},
+        "test": test,
+        "test_split": splits,  # ori-test or x-test: the paper reports x-test for CIFAR-100 and ImageNet16-120
         "trajectory": {
             "time": np.round(result.times, 3).tolist(),
             "arch": result.archs.tolist(),
