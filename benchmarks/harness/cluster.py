@@ -19,10 +19,9 @@ from pathlib import Path
 from benchmarks.harness.registry import AGENTS
 from benchmarks.harness.report import write_report
 from benchmarks.harness.sweep import RunsLost, check_outputs, sweep
-from benchmarks.harness.tasks import protocol_variants
+from benchmarks.harness.tasks import add_protocols_argument, protocol_variants
 from nb201_env.helptext import HelpFormatter, plain, prog
 from nb201_env.locate import find_store
-from nb201_env.protocols import PROTOCOLS
 from nb201_env.store.errors import StoreError
 
 log = logging.getLogger("benchmarks.harness")
@@ -35,14 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     able = [name for name, spec in AGENTS.items() if spec.searcher]
     parser.add_argument("--agents", nargs="+", default=able, choices=able, help="agents with an ask/tell searcher")
     parser.add_argument("--workers", nargs="+", type=int, default=[1, 4, 16], help="simulated workers")
-    parser.add_argument(
-        "--protocols",
-        nargs="+",
-        default=["nb201"],
-        choices=list(PROTOCOLS),
-        metavar="PROTOCOL",
-        help=f"search protocols: {', '.join(PROTOCOLS)}",
-    )
+    add_protocols_argument(parser)
     parser.add_argument("--runs", type=int, default=100, help="search runs per agent, protocol and worker count")
     parser.add_argument("--processes", type=int, default=0, help="processes running the simulations (0: one per core)")
     parser.add_argument("--store", help="benchmark name or store (default: $NB201_DATA, the cache, nb201-public)")

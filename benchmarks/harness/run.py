@@ -27,10 +27,9 @@ from pathlib import Path
 from benchmarks.harness.registry import AGENTS, get_agent
 from benchmarks.harness.report import write_report
 from benchmarks.harness.sweep import RunsLost, check_outputs, sweep
-from benchmarks.harness.tasks import protocol_variants
+from benchmarks.harness.tasks import add_protocols_argument, protocol_variants
 from nb201_env.helptext import HelpFormatter, plain, prog
 from nb201_env.locate import find_store
-from nb201_env.protocols import PROTOCOLS
 from nb201_env.store.errors import StoreError
 
 log = logging.getLogger("benchmarks.harness")
@@ -47,14 +46,7 @@ def main(argv: list[str] | None = None) -> None:
         metavar="AGENT",
         help=f"agents to run: {', '.join(AGENTS)}; or your own function search(env, args, seed) as module:function",
     )
-    parser.add_argument(
-        "--protocols",
-        nargs="+",
-        default=["nb201"],
-        choices=list(PROTOCOLS),
-        metavar="PROTOCOL",
-        help=f"search protocols: {', '.join(PROTOCOLS)}",
-    )
+    add_protocols_argument(parser)
     parser.add_argument("--budgets", nargs="*", type=float, help="override the presets' budgets (seconds)")
     parser.add_argument("--runs", type=int, default=500, help="search runs per agent and protocol")
     parser.add_argument("--seed0", type=int, default=0, help="run r uses seed seed0 + r")

@@ -9,6 +9,7 @@ afterwards the test accuracy of the architecture it reports.
 
 from __future__ import annotations
 
+import argparse
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -26,7 +27,7 @@ from nb201_env.envs.base import make_search_runs
 from nb201_env.evaluators import TabularConfig
 from nb201_env.names import SEARCH_DATASETS
 from nb201_env.parent_watch import exit_with_parent
-from nb201_env.protocols import SearchProtocol, get_protocol
+from nb201_env.protocols import PROTOCOLS, SearchProtocol, get_protocol
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,18 @@ class Task:
     seed: int
     objectives: tuple[str, ...] | None = None  # for multi-objective agents
     workers: int | None = None  # simulate this many asynchronous workers (benchmarks.harness.simulation)
+
+
+def add_protocols_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--protocols`` (the search protocols to run, ``nb201`` by default) to a command line."""
+    parser.add_argument(
+        "--protocols",
+        nargs="+",
+        default=["nb201"],
+        choices=list(PROTOCOLS),
+        metavar="PROTOCOL",
+        help=f"search protocols: {', '.join(PROTOCOLS)}",
+    )
 
 
 def protocol_variants(names: list[str], budgets: list[float] | None) -> list[SearchProtocol]:

@@ -21,26 +21,15 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import public_store, shared_root, table
+from benchmarks.common import best_cpu, public_store, shared_root, table
 
 Row = tuple[str, str, str, str, str]
-
-
-def best_cpu(fn: Callable[[], object], rounds: int) -> float:
-    """Return the least CPU seconds of ``rounds`` calls of ``fn``."""
-    times = []
-    for _ in range(rounds):
-        start = time.process_time()
-        fn()
-        times.append(time.process_time() - start)
-    return min(times)
 
 
 class FloorEnv:
@@ -278,12 +267,12 @@ def convert(rounds: int) -> Row:
 def main(argv: list[str] | None = None) -> None:
     names = ["search", "validation_many", "vector_memory", "harness_memory", "convert"]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("paths", nargs="*", choices=names, default=names)
+    parser.add_argument("paths", nargs="*", choices=names, help=f"default: all of {', '.join(names)}")
     parser.add_argument("--rounds", type=int, default=5, help="timing rounds; the least CPU time counts")
     parser.add_argument("--harness-runs", type=int, default=10_000)
     args = parser.parse_args(argv)
     rows: list[Row] = []
-    for name in args.paths:
+    for name in args.paths or names:
         if name == "search":
             rows += search(args.rounds)
         elif name == "validation_many":
