@@ -267,10 +267,13 @@ def convert(rounds: int) -> Row:
 def main(argv: list[str] | None = None) -> None:
     names = ["search", "validation_many", "vector_memory", "harness_memory", "convert"]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("paths", nargs="*", choices=names, help=f"default: all of {', '.join(names)}")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help=f"some of {', '.join(names)} (default: all)")
     parser.add_argument("--rounds", type=int, default=5, help="timing rounds; the least CPU time counts")
     parser.add_argument("--harness-runs", type=int, default=10_000)
     args = parser.parse_args(argv)
+    for name in args.paths:
+        if name not in names:
+            parser.error(f"unknown hot path {name!r}; choose from {', '.join(names)}")
     rows: list[Row] = []
     for name in args.paths or names:
         if name == "search":
