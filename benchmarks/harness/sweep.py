@@ -7,10 +7,11 @@ any run starts.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing as mp
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from pathlib import Path
@@ -30,6 +31,9 @@ log = logging.getLogger("benchmarks.harness")
 
 RETRIES = 2
 """Fresh pools tried for the runs of a worker that died, before they are reported as lost."""
+
+IN_FLIGHT = 4
+"""Chunks of runs submitted per worker at a time: enough to keep the workers busy, few enough to hold."""
 
 
 class RunsLost(RuntimeError):
@@ -125,18 +129,29 @@ def _run_pool(tasks: list[Task], store: str, workers: int, writer: ResultsWriter
     chunks = [tasks[i : i + chunk] for i in range(0, len(tasks), chunk)]
     lost: list[Task] = []
     context = mp.get_context("fork")
+    waiting = iter(chunks)
     with ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker, initargs=(store,)) as pool:
-        futures = {pool.submit(_run_chunk, c): c for c in chunks}
-        for future in as_completed(futures):
-            try:
-                records = future.result()
-            except BrokenProcessPool:  # a worker died: every chunk not finished is lost with the pool
-                lost.extend(futures[future])
-                continue
-            for record in records:
-                writer.write(record)
-                bar.update()
-    return lost
+        # a few chunks in flight, not all: finished records wait in memory only until they are written
+        futures = {pool.submit(_run_chunk, c): c for c in itertools.islice(waiting, IN_FLIGHT * workers)}
+        while futures:
+            done, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for future in done:
+                chunk = futures.pop(future)
+                try:
+                    records = future.result()
+                except BrokenProcessPool:  # a worker died: every chunk not finished is lost with the pool
+                    lost.extend(chunk)
+                    continue
+                for record in records:
+                    writer.write(record)
+                    bar.update()
+                following = None if lost else next(waiting, None)  # a broken pool takes no more
+                if following is not None:
+                    try:
+                        futures[pool.submit(_run_chunk, following)] = following
+                    except BrokenProcessPool:  # it broke before its failed futures were seen
+                        lost.extend(following)
+    return lost + [task for chunk in waiting for task in chunk]  # never submitted: lost with the pool too
 
 
 def check_outputs(out: Path, report: Path | None) -> None:
