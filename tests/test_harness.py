@@ -311,3 +311,30 @@ def test_coinciding_anytime_curves_are_drawn_apart_and_said_so(public_store, tmp
         plot_anytime(records, Benchmark.open(public_store), tmp_path)
     svg = (tmp_path / "anytime_nb201.svg").read_text()
     assert "reinforce (n=3; coincides with random)" in svg and "random (n=3)" in svg
+
+
+def test_a_pool_holds_only_a_few_chunks_in_flight(fake_agent, public_store, tmp_path, monkeypatch):
+    """Records wait in memory only until written: the sweep submits a few chunks per worker, not all of them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from benchmarks.harness import sweep as sweep_module
+    from benchmarks.harness.tasks import init_worker
+
+    outstanding, most = [0], [0]
+
+    class Counting(ThreadPoolExecutor):  # threads instead of processes; counts what is submitted and not done
+        def __init__(self, workers, mp_context=None, initializer=None, initargs=()):
+            super().__init__(workers)
+
+        def submit(self, fn, *args):
+            outstanding[0] += 1
+            most[0] = max(most[0], outstanding[0])
+            future = super().submit(fn, *args)
+            future.add_done_callback(lambda _: outstanding.__setitem__(0, outstanding[0] - 1))
+            return future
+
+    init_worker(str(public_store), in_pool=False)
+    monkeypatch.setattr(sweep_module, "ProcessPoolExecutor", Counting)
+    records = sweep([fake_agent], protocol_variants(["nb201"], [600.0]), 200, tmp_path / "r.jsonl",
+                    str(public_store), workers=2, progress=False)  # fmt: skip
+    assert len(records) == 200 and 2 <= most[0] <= sweep_module.IN_FLIGHT * 2 < 200 // 12
