@@ -206,14 +206,16 @@ def vector_memory(num_envs: int = 4096, steps: int = 100) -> list[Row]:
 
 
 HARNESS = """
-import json, resource, sys
+import json, sys
 from pathlib import Path
 from benchmarks.harness import sweep as s
 from benchmarks.harness.tasks import protocol_variants
 out, runs, read_back = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
 s.sweep(["random"], protocol_variants(["nb201"], None), runs, out, sys.argv[4], workers=2, progress=False,
         read_back=read_back)
-print(json.dumps({"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent through fork and exec
+hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"peak_mb": int(hwm.split()[1]) / 1024}))
 """
 
 
