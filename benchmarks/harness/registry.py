@@ -89,7 +89,8 @@ def get_agent(name: str) -> AgentSpec:
     module, colon, function = name.partition(":")
     if not colon:
         raise ValueError(
-            f"unknown agent {name!r}; known agents are: {', '.join(AGENTS)}; or name your own as module:function"
+            f"unknown agent {name!r}; known agents are: {', '.join(map(repr, AGENTS))}; or name your own as "
+            "module:function"
         )
     if not all(part.isidentifier() for part in module.split(".")) or not function.isidentifier():
         raise ValueError(f"agent {name!r}: give your own agent as module:function, e.g. my_agents:search")

@@ -66,11 +66,14 @@ def main(argv: list[str] | None = None) -> None:
     for budget in args.budgets or []:
         if not (budget > 0 and math.isfinite(budget)):
             parser.error(f"--budgets must be positive finite seconds, got {budget}")
+    for agent in args.agents:  # an unknown name, or a module:function that does not import: before anything else
+        try:
+            get_agent(agent)
+        except ValueError as exc:
+            parser.error(f"--agents: {exc}")
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # logs and the progress bar: stderr
     logging.getLogger("nb201_env").setLevel(logging.WARNING)  # per-run library messages would drown the bar
     try:
-        for agent in args.agents:
-            get_agent(agent)  # an unknown name or a module:function that does not import: before anything else
         check_outputs(args.out.expanduser(), args.report.expanduser() if args.report else None)
         store = str(find_store(args.store))
         start = time.perf_counter()
