@@ -18,12 +18,12 @@ from gymnasium.vector.utils import batch_space
 
 from nb201_env.benchmark import Benchmark
 from nb201_env.config import EnvConfig
-from nb201_env.envs.base import describe, make_config, make_search_runs
+from nb201_env.envs.base import begin_episode, check_started, describe, make_config, make_search_runs
 from nb201_env.evaluators import Evaluator
 from nb201_env.masks import mask_after
 from nb201_env.rewards import Reward
 from nb201_env.space import NUM_EDGES, NUM_OPS, check_op_array, ops_to_index, prefix_codes
-from nb201_env.validate import check_int, check_reset
+from nb201_env.validate import check_int
 
 __all__ = ["NASBench201OneShotVectorEnv", "NASBench201VectorEnv"]
 
@@ -56,17 +56,17 @@ class _SearchVectorEnv(VectorEnv):
         if self.config.fidelities is not None:
             raise ValueError("fidelities are supported by the single one-shot env only, not by the vector envs")
         self.runs = make_search_runs(self.num_envs, self.config, benchmark, evaluator, reward)
+        self._started = False  # step() before reset() raises ResetNeeded
 
     def describe(self) -> dict[str, Any]:
         """Describe the evaluator's signal and cost and the budget."""
         return describe(self.runs)
 
     def _start(self, seed: int | None, options: dict[str, Any] | None) -> None:
-        new_search = check_reset(seed, options)
+        seed, _ = begin_episode(self.runs, seed, options)
         if seed is not None:
             self._np_random, self._np_random_seed = gym.utils.seeding.np_random(seed)
-        if new_search:
-            self.runs.reset()
+        self._started = True
 
     def _evaluate(self, archs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         """Evaluate one cell per run; return (rewards, terminated, truncated, the evaluations' batched info)."""
@@ -112,6 +112,7 @@ class NASBench201OneShotVectorEnv(_SearchVectorEnv):
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         """Evaluate one cell per run, given as ``(num_envs, 6)`` op ids."""
+        check_started(self._started)
         ops = check_op_array(actions, (self.num_envs, NUM_EDGES))
         rewards, terminated, truncated, final_info = self._evaluate(ops_to_index(ops))
         obs = self._observation()
@@ -163,6 +164,7 @@ class NASBench201VectorEnv(_SearchVectorEnv):
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         """Choose the op of the current edge in every run; evaluate after the sixth."""
+        check_started(self._started)
         ops = check_op_array(actions, (self.num_envs,))
         p = self._position
         self._obs[:, p] = ops
