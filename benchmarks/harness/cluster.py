@@ -18,6 +18,7 @@ from pathlib import Path
 
 from benchmarks.harness.registry import AGENTS
 from benchmarks.harness.report import write_report
+from benchmarks.harness.results import ResultsBusy
 from benchmarks.harness.sweep import RunsLost, check_outputs, sweep
 from benchmarks.harness.tasks import protocol_variants
 from nb201_env.locate import find_store
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         log.info("%d records in %s (%.1f s)", len(records), args.out, time.perf_counter() - start)
         if args.report:
             write_report(records, args.report.expanduser(), store)
-    except (OSError, ValueError, LookupError, RunsLost, StoreError) as exc:
+    except (OSError, ValueError, LookupError, RunsLost, ResultsBusy, StoreError) as exc:
         log.error("error: %s", exc)
         sys.exit(2)
 
