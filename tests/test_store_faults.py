@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import nb201_env  # noqa: F401  (registers the envs)
+from benchmarks.probes.crafted_faults import KILL_AT_SWAP
 from nb201_env.benchmark import Benchmark
 from nb201_env.locate import find_store
 from nb201_env.store import CorruptStoreError, RecordKey, SeedAxis, Source, Store, StoreError, StoreWriter
@@ -253,26 +254,9 @@ def test_two_stores_left_aside_are_named_and_neither_is_chosen(tmp_path: Path) -
     assert first.is_dir() and second.is_dir() and not path.exists()
 
 
-_KILLED_SWAP = """
-import os, signal, sys
-from pathlib import Path
-from nb201_env.store import RecordKey, SeedAxis, Source, StoreWriter
-real = Path.rename
-def rename(self, target):
-    if self.name.startswith(".s.store.partial-"):
-        os.kill(os.getpid(), signal.SIGKILL)  # killed between the two renames
-    return real(self, target)
-Path.rename = rename
-with StoreWriter(sys.argv[1], "tiny", "", overwrite=True) as w:
-    w.add_source("s", Source("t"))
-    w.add_record(RecordKey("cifar10-valid", "x-valid", "accuracy", 12), SeedAxis("one"), [11], "s")[:] = 2.0
-    w.commit()
-"""
-
-
 def test_a_writer_killed_between_its_renames_loses_nothing(tmp_path: Path) -> None:
     path = _write(tmp_path / "s.store", 1.0)
-    proc = subprocess.run([sys.executable, "-c", _KILLED_SWAP, str(path)], cwd=REPO, capture_output=True)
+    proc = subprocess.run([sys.executable, "-c", KILL_AT_SWAP, str(path)], cwd=REPO, capture_output=True)
     assert proc.returncode == -9 and not path.exists()
     with pytest.raises(StoreError, match="interrupted overwrite"):
         Store(path)
