@@ -61,8 +61,23 @@ def test_a_second_sweep_into_the_same_out_is_refused_naming_the_first(public_sto
 
 def test_two_sweeps_started_together_write_each_run_once(public_store, tmp_path) -> None:
     out = tmp_path / "r.jsonl"
-    argv = [sys.executable, "-m", "benchmarks.harness.run", "--agents", "random", "--runs", "40", "--budgets",
-            "3000", "--workers", "1", "--store", str(public_store), "--out", str(out)]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "benchmarks.harness.run",
+        "--agents",
+        "random",
+        "--runs",
+        "40",
+        "--budgets",
+        "3000",
+        "--workers",
+        "1",
+        "--store",
+        str(public_store),
+        "--out",
+        str(out),
+    ]
     procs = [subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
     codes = sorted(p.wait(timeout=600) for p in procs)
     assert codes in ([0, 0], [0, 2]), [p.stderr.read()[-500:] for p in procs]
@@ -183,11 +198,21 @@ def test_many_bad_lines_are_counted_after_the_first_twenty(tmp_path, caplog, goo
 
 def _summary_record(run: int, **changes) -> dict:
     record = {
-        "agent": "rea", "protocol": "nb201", "dataset": "cifar10", "budget": 12000.0, "rule": "nb201", "run": run,
-        "seed": run, "benchmark": "nb201-public", "best_arch": 6111, "best_valid": 84.0, "evaluations": 1,
-        "clock": 90.0, "test": {"cifar10": 93.0 + run, "cifar100": 70.0, "ImageNet16-120": 45.0},
+        "agent": "rea",
+        "protocol": "nb201",
+        "dataset": "cifar10",
+        "budget": 12000.0,
+        "rule": "nb201",
+        "run": run,
+        "seed": run,
+        "benchmark": "nb201-public",
+        "best_arch": 6111,
+        "best_valid": 84.0,
+        "evaluations": 1,
+        "clock": 90.0,
+        "test": {"cifar10": 93.0 + run, "cifar100": 70.0, "ImageNet16-120": 45.0},
         "trajectory": {"time": [90.0], "arch": [6111], "valid": [84.0]},
-    }  # fmt: skip
+    }
     return {**record, **changes}
 
 

@@ -105,11 +105,11 @@ def begin_episode(runs: SearchRuns, seed: object, options: object) -> tuple[int 
 
 
 def check_started(started: bool) -> None:
-    """Raise Gymnasium's ``ResetNeeded`` unless ``reset()`` has started an episode (there is no cell to extend)."""
+    """Raise Gymnasium's ``ResetNeeded`` unless ``reset()`` has started an episode."""
     if not started:
         raise gym.error.ResetNeeded(
-            "call reset() before step(): no episode has started, so there is no cell to extend (Gymnasium's "
-            "order: reset, then step)"
+            "call reset() before step(): no episode has started yet (Gymnasium's order is reset, then step), so "
+            "there is neither a cell being built nor a search run to charge"
         )
 
 
