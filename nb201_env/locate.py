@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from nb201_env.store.destination import absolute, missing_store_note
 from nb201_env.store.errors import StoreError
 from nb201_env.store.schema import MANIFEST
 
@@ -129,8 +130,9 @@ def resolve_store(store: str | os.PathLike[str], what: str = "store") -> Path:
         return path
     if path.exists():
         raise StoreError(f"{what} {text!r}: {path} is not a store (it has no {MANIFEST})")
+    lost = missing_store_note(absolute(path))
     raise StoreError(
-        f"{what} {text!r} is neither a known benchmark nor an existing store directory; "
+        f"{what} {text!r} is neither a known benchmark nor an existing store directory{lost}; "
         f"known benchmarks: {_known_names()} (see `nb201 list`); `nb201 convert` builds a store from data files"
     )
 
@@ -153,6 +155,9 @@ def default_store() -> Path:
     default = default_store_path()
     if (default / MANIFEST).is_file():
         return default
+    lost = missing_store_note(default)
+    if lost:  # never answer from the bundled benchmark while the user's own store waits to be put back
+        raise StoreError(f"no store at {default}{lost}")
     return bundled_store_path(DEFAULT_BENCHMARK)
 
 

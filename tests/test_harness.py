@@ -68,8 +68,10 @@ def _record(agent, run, c10, valid=90.0):
         "agent": agent,
         "protocol": "nb201",
         "dataset": "cifar10",
-        "budget": 100.0,
+        "budget": 12000.0,
+        "rule": "nb201",
         "run": run,
+        "seed": run,
         "benchmark": "b",
         "best_valid": valid,
         "evaluations": 3,
@@ -277,7 +279,7 @@ def test_without_a_report_the_results_file_is_not_read_back(fake_agent, public_s
 
     reads = []
     real = sweep_module.read_results
-    monkeypatch.setattr(sweep_module, "read_results", lambda path: reads.append(path) or real(path))
+    monkeypatch.setattr(sweep_module, "read_results", lambda path, *a, **k: reads.append(path) or real(path, *a, **k))
     out = tmp_path / "r.jsonl"
     assert sweep([fake_agent], protocol_variants(["nb201"], [800.0]), 2, out, str(public_store), workers=1,
                  progress=False, read_back=False) == []  # fmt: skip

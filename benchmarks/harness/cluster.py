@@ -18,6 +18,7 @@ from pathlib import Path
 
 from benchmarks.harness.registry import AGENTS
 from benchmarks.harness.report import write_report
+from benchmarks.harness.results import ResultsBusy
 from benchmarks.harness.sweep import RunsLost, check_outputs, sweep
 from benchmarks.harness.tasks import add_protocols_argument, protocol_variants
 from nb201_env.helptext import HelpFormatter, plain, prog
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
         log.info("results in %s (%.1f s)", args.out, time.perf_counter() - start)
         if args.report:
             print(write_report(records, args.report.expanduser(), store))
-    except (OSError, ValueError, LookupError, RunsLost, StoreError) as exc:
+    except (OSError, ValueError, LookupError, RunsLost, ResultsBusy, StoreError) as exc:
         log.error("error: %s", exc)
         sys.exit(2)
 

@@ -26,8 +26,10 @@ from pathlib import Path
 
 from benchmarks.harness.registry import AGENTS, get_agent
 from benchmarks.harness.report import write_report
-from benchmarks.harness.sweep import RunsLost, check_outputs, sweep
+from benchmarks.harness.results import ResultsBusy
+from benchmarks.harness.sweep import WORKERS_PER_CORE, RunsLost, check_outputs, max_workers, sweep
 from benchmarks.harness.tasks import add_protocols_argument, protocol_variants
+from benchmarks.harness.validity import MAX_RUNS
 from nb201_env.helptext import HelpFormatter, plain, prog
 from nb201_env.locate import find_store
 from nb201_env.store.errors import StoreError
@@ -63,6 +65,12 @@ def main(argv: list[str] | None = None) -> None:
     for name, value, low in (("--runs", args.runs, 1), ("--workers", args.workers, 0), ("--seed0", args.seed0, 0)):
         if value < low:
             parser.error(f"{name} must be an int >= {low}, got {value}")
+    for name, value, high, why in (
+        ("--runs", args.runs, MAX_RUNS, "runs per agent and protocol"),
+        ("--workers", args.workers, max_workers(), f"{WORKERS_PER_CORE} processes per usable core"),
+    ):
+        if value > high:
+            parser.error(f"{name} must be an int <= {high} ({why}), got {value}")
     for budget in args.budgets or []:
         if not (budget > 0 and math.isfinite(budget)):
             parser.error(f"--budgets must be positive finite seconds, got {budget}")
@@ -91,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
         log.info("results in %s (%.1f s)", args.out, time.perf_counter() - start)
         if args.report:
             print(write_report(records, args.report.expanduser(), store))  # the results: stdout
-    except (OSError, ValueError, LookupError, RunsLost, StoreError) as exc:  # one clear line
+    except (OSError, ValueError, LookupError, RunsLost, ResultsBusy, StoreError) as exc:  # one clear line
         log.error("error: %s", exc)
         sys.exit(2)
 

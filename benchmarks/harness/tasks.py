@@ -55,7 +55,9 @@ def add_protocols_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def protocol_variants(names: list[str], budgets: list[float] | None) -> list[SearchProtocol]:
-    """Return the presets named, each once per budget override (named ``preset@budget``)."""
+    """Return the presets named, each once per budget override (named ``preset@budget``); repeats count once."""
+    names = list(dict.fromkeys(names))
+    budgets = list(dict.fromkeys(float(b) for b in budgets)) if budgets else budgets
     out = []
     for name in names:
         preset = get_protocol(name)

@@ -103,6 +103,27 @@ def make_search_runs(
     )
 
 
+def begin_episode(runs: SearchRuns, seed: object, options: object) -> tuple[int | None, bool]:
+    """Check ``reset``'s arguments and start new search runs when seeded or asked; return (seed, new search).
+
+    Shared by the single and the vector environments, so both accept the same seeds (numpy integers too,
+    returned as ``int`` for Gymnasium's seeding, which takes nothing else) and start search runs alike.
+    """
+    seed, new_search = check_reset(seed, options)
+    if new_search:
+        runs.reset()
+    return seed, new_search
+
+
+def check_started(started: bool) -> None:
+    """Raise Gymnasium's ``ResetNeeded`` unless ``reset()`` has started an episode."""
+    if not started:
+        raise gym.error.ResetNeeded(
+            "call reset() before step(): no episode has started yet (Gymnasium's order is reset, then step), so "
+            "there is neither a cell being built nor a search run to charge"
+        )
+
+
 def describe(runs: SearchRuns) -> dict[str, Any]:
     """Describe the evaluator's signal and cost, the budget and, for vector rewards, the objectives."""
     clock = runs.clock()
@@ -157,6 +178,7 @@ class SearchEnv(gym.Env):
             1, self.config, benchmark, evaluator, reward, objectives=objectives, keep_trajectories=True
         )
         self.render_mode = render_mode
+        self._started = False  # step() before reset() raises ResetNeeded
         self._last_info: dict[str, Any] = {}
         vector = self.runs.reward if isinstance(self.runs.reward, VectorReward) else None
         self.objectives: tuple[str, ...] | None = None if vector is None else vector.objectives
@@ -188,13 +210,12 @@ class SearchEnv(gym.Env):
 
     def _start(self, seed: int | None, options: dict[str, Any] | None) -> None:
         """Seed, and start a new search run when seeded or asked with ``options={"new_search": True}``."""
-        new_search = check_reset(seed, options)
+        seed, new_search = begin_episode(self.runs, seed, options)
         super().reset(seed=seed)
-        if new_search:
-            self.runs.reset()
-            if self._tracker is not None:
-                self._tracker.clear()
+        if new_search and self._tracker is not None:
+            self._tracker.clear()
         self._last_info = {}
+        self._started = True
 
     def _finish(self, arch: int, epoch: int | None = None) -> tuple[Any, bool, bool, dict[str, Any]]:
         """Evaluate the finished cell ``arch``; return (reward, terminated, truncated, info)."""

@@ -7,7 +7,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from nb201_env.envs.base import SearchEnv
+from nb201_env.envs.base import SearchEnv, check_started
 from nb201_env.space import NUM_EDGES, NUM_OPS, cell_ops, index_of_op_list
 
 __all__ = ["NASBench201OneShotEnv"]
@@ -74,6 +74,7 @@ class NASBench201OneShotEnv(SearchEnv):
 
     def step(self, action: Any) -> tuple[np.ndarray, Any, bool, bool, dict[str, Any]]:
         """Evaluate the cell given by the six op ids (and the fidelity index, with ``fidelities``)."""
+        check_started(self._started)
         fidelities = self.config.fidelities
         epoch = None
         if fidelities is not None:

@@ -7,7 +7,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from nb201_env.envs.base import SearchEnv
+from nb201_env.envs.base import SearchEnv, check_started
 from nb201_env.masks import mask_after
 from nb201_env.space import NUM_EDGES, NUM_OPS, check_op, index_of_ops, prefix_code
 
@@ -112,6 +112,7 @@ class NASBench201Env(SearchEnv):
 
     def step(self, action: Any) -> tuple[np.ndarray, Any, bool, bool, dict[str, Any]]:
         """Choose the op of the current edge; evaluate the cell after the sixth choice."""
+        check_started(self._started)
         position = len(self._ops)
         if position >= NUM_EDGES:
             raise RuntimeError("the cell is complete: call reset() to start the next episode")

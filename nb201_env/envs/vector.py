@@ -24,7 +24,9 @@ from nb201_env.benchmark import Benchmark
 from nb201_env.config import EnvConfig
 from nb201_env.envs.base import (
     RENDER_MODES,
+    begin_episode,
     check_render_mode,
+    check_started,
     describe,
     draw,
     make_config,
@@ -36,7 +38,7 @@ from nb201_env.evaluators import Evaluator
 from nb201_env.masks import mask_after
 from nb201_env.rewards import Reward
 from nb201_env.space import NUM_EDGES, NUM_OPS, check_op_array, ops_to_index, prefix_codes
-from nb201_env.validate import ArgumentTypeError, check_choice, check_int, check_reset, shown
+from nb201_env.validate import ArgumentTypeError, check_choice, check_int, shown
 
 __all__ = ["AUTORESET_MODES", "NASBench201OneShotVectorEnv", "NASBench201VectorEnv"]
 
@@ -94,6 +96,7 @@ class _SearchVectorEnv(VectorEnv):
         if self.config.fidelities is not None:
             raise ValueError("fidelities are supported by the single one-shot env only, not by the vector envs")
         self.runs = make_search_runs(self.num_envs, self.config, benchmark, evaluator, reward)
+        self._started = False  # step() before reset() raises ResetNeeded
         self._autoreset = False  # NEXT_STEP: the episodes ended on the last step restart on this one
         self._needs_reset = False  # DISABLED: the episodes ended; the caller must reset before stepping
         self._last_valid = np.full(self.num_envs, np.nan)  # what render() shows: the last evaluation's accuracy
@@ -106,11 +109,10 @@ class _SearchVectorEnv(VectorEnv):
         if isinstance(options, dict) and "reset_mask" in options:
             options = dict(options)
             check_reset_mask(options.pop("reset_mask"), self.num_envs)
-        new_search = check_reset(seed, options)
+        seed, _ = begin_episode(self.runs, seed, options)
         if seed is not None:
             self._np_random, self._np_random_seed = gym.utils.seeding.np_random(seed)
-        if new_search:
-            self.runs.reset()
+        self._started = True
         self._autoreset = self._needs_reset = False
 
     def _restart(self) -> tuple[np.ndarray, dict[str, Any]]:
@@ -128,6 +130,7 @@ class _SearchVectorEnv(VectorEnv):
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         """Step every run (``NEXT_STEP``: after episodes ended, this step starts the next ones; ``actions`` unused)."""
+        check_started(self._started)
         if self._autoreset:
             self._autoreset = False
             obs, info = self._restart()
