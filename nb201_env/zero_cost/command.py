@@ -11,27 +11,32 @@ from typing import Any
 from nb201_env.zero_cost.spec import PROXIES, SPECS
 
 
-def add_parser(sub: Any, progress: Callable[[str], tuple[Any, Any]]) -> None:
-    """Register ``build-zero-cost`` on the ``nb201`` subparsers; ``progress(desc)`` makes a progress bar."""
-    p = sub.add_parser(
+def add_parser(
+    sub: Any, progress: Callable[[str], tuple[Any, Any]], command: Callable[..., argparse.ArgumentParser]
+) -> None:
+    """Register ``build-zero-cost`` on the ``nb201`` subparsers.
+
+    ``progress(desc)`` makes a progress bar; ``command(sub, name, summary, details)`` adds a subcommand the way
+    every ``nb201`` subcommand is added (plain help, defaults shown).
+    """
+    p = command(
+        sub,
         "build-zero-cost",
-        help="score every cell with the zero-cost proxies and write a store (resumable: rerun to continue)",
-        description=(
-            "Compute synflow, naswot, jacob_cov, snip, grad_norm, grasp and fisher for all 15,625 cells from one "
-            "minibatch of the dataset (network proxies once per isomorphism class, naswot per cell), checkpointing "
-            "every score in --cache; rerun the same command to resume. With --sample N, score every proxy on N "
-            "random cells instead and print the seed-to-seed Spearman against --compare."
-        ),
+        "score every cell with the zero-cost proxies and write a store (resumable: rerun to continue)",
+        "Computes synflow, naswot, jacob_cov, snip, grad_norm, grasp and fisher for all 15,625 cells from one "
+        "minibatch of the dataset (naswot per cell, the network proxies once per score group), checkpointing every "
+        "score in --cache; rerun the same command to resume. With --sample N it scores every proxy on N random "
+        "cells instead (e.g. with another --seed, to measure seed-to-seed agreement).",
     )
     p.add_argument("--data", required=True, help="dataset folder: train/<class>/*.jpg + test/, or CIFAR python")
     p.add_argument("--cache", required=True, help="SQLite checkpoint of the scores (created; rerun to resume)")
     p.add_argument("--out", help="store directory to write when the build is complete (or with --partial)")
     p.add_argument("--dataset", default="cifar10-valid", choices=["cifar10-valid", "cifar100", "ImageNet16-120"])
-    p.add_argument("--seed", type=int, default=0, help="initialisation seed (default 0)")
-    p.add_argument("--minibatch-seed", type=int, default=0, help="seed drawing the minibatch (default 0)")
-    p.add_argument("--workers", type=int, default=1, help="processes, one thread each (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="initialisation seed")
+    p.add_argument("--minibatch-seed", type=int, default=0, help="seed drawing the minibatch")
+    p.add_argument("--workers", type=int, default=1, help="processes, one thread each")
     p.add_argument("--sample", type=int, help="score every proxy on this many random cells instead")
-    p.add_argument("--sample-seed", type=int, default=1, help="seed drawing the sample (default 1)")
+    p.add_argument("--sample-seed", type=int, default=1, help="seed drawing the sample")
     p.add_argument("--extra", nargs="*", default=[], help="also score these proxies in a sample build: naswot_v1")
     p.add_argument("--limit", type=int, help="do at most this many cells now (a trial)")
     p.add_argument("--data-cache", help="folder keeping the decoded images")
