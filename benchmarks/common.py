@@ -1,13 +1,16 @@
-"""Shared helpers of the benchmark scripts: locating ../shared and the public-figures store, timing."""
+"""Shared helpers of the benchmark scripts: locating ../shared and the public-figures store, timing, ranks."""
 
 from __future__ import annotations
 
+import csv
 import os
 import resource
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -55,3 +58,28 @@ def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
     return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
+
+
+def read_column(path: Path, column: str) -> np.ndarray:
+    """Return one CSV column as a float array indexed by ``arch_index``."""
+    values = np.full(15625, np.nan)
+    with open(path, newline="") as handle:
+        for row in csv.DictReader(handle):
+            values[int(row["arch_index"])] = float(row[column])
+    return values
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Return Spearman's rank correlation (average ranks for ties)."""
+
+    def ranks(x: np.ndarray) -> np.ndarray:
+        order = np.argsort(x, kind="mergesort")
+        r = np.empty(len(x))
+        r[order] = np.arange(len(x), dtype=float)
+        for value in np.unique(x):  # average the ranks of ties
+            tied = x == value
+            r[tied] = r[tied].mean()
+        return r
+
+    ra, rb = ranks(np.asarray(a)), ranks(np.asarray(b))
+    return float(np.corrcoef(ra, rb)[0, 1])

@@ -21,16 +21,13 @@ from typing import Any
 
 from gymnasium.envs.registration import register, registry
 
-from nb201_env import moved
-
 __version__ = "0.1.0"
-moved.install()  # the module paths before 0.2 keep working, with a DeprecationWarning
 
 _PUBLIC: dict[str, str] = {
     # the benchmark and the search space
     "Benchmark": "nb201_env.benchmark",
     "Evaluation": "nb201_env.benchmark",
-    "MissingValueError": "nb201_env.benchmark",
+    "MissingValueError": "nb201_env.store",
     "Arch": "nb201_env.space",
     "OPS": "nb201_env.space",
     "EDGES": "nb201_env.space",
@@ -48,6 +45,8 @@ _PUBLIC: dict[str, str] = {
     "Reward": "nb201_env.rewards",
     "AccuracyReward": "nb201_env.rewards",
     "CostPenaltyReward": "nb201_env.rewards",
+    "VectorReward": "nb201_env.rewards",
+    "ObjectivesReward": "nb201_env.objectives",
     "SearchRuns": "nb201_env.search_runs",
     "INFO_KEYS": "nb201_env.search_runs",
     "SimulatedClock": "nb201_env.clock",

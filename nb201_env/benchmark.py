@@ -15,14 +15,15 @@ from typing import NamedTuple
 import numpy as np
 
 from nb201_env.locate import find_store
-from nb201_env.names import DATASETS, METRICS, SPLITS_OF, TEST_OF, VALIDATION_OF, check_choice, check_schedule
+from nb201_env.names import DATASETS, METRICS, SPLITS_OF, TEST_OF, VALIDATION_OF, check_schedule
 from nb201_env.space import NUM_ARCHS, index_of
+from nb201_env.store.errors import MissingValueError
 from nb201_env.store.reader import Store, Verify
 from nb201_env.store.schema import RecordKey, StatKey
-from nb201_env.store.view import MEAN, MissingValueError, RecordView, SeedPolicy
-from nb201_env.validate import check_epoch, check_path
+from nb201_env.store.view import MEAN, RecordView, SeedChoice
+from nb201_env.validate import check_choice, check_epoch, check_path
 
-__all__ = ["Benchmark", "Evaluation", "MissingValueError"]
+__all__ = ["Benchmark", "Evaluation"]
 
 
 class Evaluation(NamedTuple):
@@ -30,9 +31,6 @@ class Evaluation(NamedTuple):
 
     accuracy: float
     cost: float
-
-
-Validation = Evaluation  # the name before 0.2
 
 
 class Benchmark:
@@ -45,7 +43,7 @@ class Benchmark:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._views: dict[tuple[str, str, str, int], RecordView] = {}
-        self._costs: dict[tuple[str, int], tuple[RecordView, RecordView, RecordView]] = {}
+        self._signal_views: dict[tuple[str, int], tuple[RecordView, RecordView, RecordView]] = {}
         self._cost_tables: dict[tuple[str, int, int], np.ndarray] = {}
         self._cost_lists: dict[tuple[str, int, int], list[float]] = {}
         self._test_records: dict[tuple[str, int | None], tuple[str, str, int]] = {}
@@ -87,7 +85,7 @@ class Benchmark:
         schedule: int,
         metric: str = "accuracy",
         epoch: int | None = None,
-        seed: SeedPolicy = MEAN,
+        seed: SeedChoice = MEAN,
     ) -> float:
         """Return one recorded value (accuracy in %, loss, or seconds per epoch / per pass).
 
@@ -108,7 +106,7 @@ class Benchmark:
         schedule: int,
         metric: str = "accuracy",
         epoch: int | None = None,
-        seed: SeedPolicy = MEAN,
+        seed: SeedChoice = MEAN,
     ) -> np.ndarray:
         """Return values for an array of architecture indices (NaN where the source has none)."""
         return self.view(dataset, split, metric, schedule).values(_indices(archs), epoch, seed)
@@ -124,13 +122,40 @@ class Benchmark:
         """Return a per-architecture stat for an array of indices."""
         return self.store.stat(StatKey(stat, scope))[_indices(archs)]
 
+    def model_costs(self, dataset: str = "cifar10") -> tuple[str, ...]:
+        """Return the costs of running a searched network that the store holds, to trade accuracy against.
+
+        ``params_mb``, ``flops_m`` and ``latency_s`` of the network searched on ``dataset`` (the validation
+        split's dataset, e.g. ``cifar10-valid``, where held) and ``latency_ms/<device>`` per device. Not to be
+        confused with the search cost of training it (:meth:`cost_table`).
+        """
+        scope = self._model_scope(dataset)
+        stats = sorted(self.store.stats, key=lambda k: (k.stat, k.scope))
+        return tuple(f"latency_ms/{k.scope}" if k.stat == "latency_ms" else k.stat for k in stats
+                     if k.stat == "latency_ms" or k.scope == scope)  # fmt: skip
+
+    def model_cost_table(self, name: str, dataset: str = "cifar10") -> np.ndarray:
+        """Return one of :meth:`model_costs` for all 15,625 architectures, in its natural unit (lower is better)."""
+        check_choice("model cost", name, self.model_costs(dataset), f"of store {self.name!r} searching {dataset}")
+        stat, _, device = name.partition("/")
+        table = np.asarray(self.store.stat(StatKey(stat, device or self._model_scope(dataset))), dtype=np.float64)
+        missing = int(np.isnan(table).sum())
+        if missing:
+            raise MissingValueError(f"{name} of store {self.name!r} has no value for {missing} architectures")
+        return table
+
+    def _model_scope(self, dataset: str) -> str:
+        check_choice("search dataset", dataset, tuple(VALIDATION_OF))
+        source = VALIDATION_OF[dataset][0]
+        return source if any(key.scope == source for key in self.store.stats) else dataset
+
     def signal_views(self, dataset: str, schedule: int) -> tuple[RecordView, RecordView, RecordView]:
         """Return the record views of a search on ``dataset``: validation accuracy, training time, validation time."""
-        views = self._costs.get((dataset, schedule))
+        views = self._signal_views.get((dataset, schedule))
         if views is None:
             check_choice("search dataset", dataset, tuple(VALIDATION_OF))
             source, split = VALIDATION_OF[dataset]
-            views = self._costs[(dataset, schedule)] = (
+            views = self._signal_views[(dataset, schedule)] = (
                 self.view(source, split, "accuracy", schedule),
                 self.view(source, "train", "time", schedule),
                 self.view(source, split, "time", schedule),
@@ -144,7 +169,7 @@ class Benchmark:
         *,
         schedule: int | None = None,
         epoch: int | None = None,
-        seed: SeedPolicy = MEAN,
+        seed: SeedChoice = MEAN,
     ) -> Evaluation:
         """Return the search signal of one simulated run: validation accuracy and its cost in seconds.
 
@@ -154,7 +179,7 @@ class Benchmark:
             schedule = self.search_schedule(dataset)
         elif type(schedule) is not int:
             schedule = check_schedule(schedule)  # numpy ints pass; 12.0 and True do not
-        acc = (self._costs.get((dataset, schedule)) or self.signal_views(dataset, schedule))[0]
+        acc = (self._signal_views.get((dataset, schedule)) or self.signal_views(dataset, schedule))[0]
         index = arch if type(arch) is int and 0 <= arch < NUM_ARCHS else index_of(arch)  # type: ignore[arg-type]
         accuracy = acc.value(index, epoch, seed)
         key = (dataset, schedule, schedule - 1 if epoch is None else epoch)
@@ -174,7 +199,7 @@ class Benchmark:
         *,
         schedule: int | None = None,
         epoch: int | None = None,
-        seed: SeedPolicy = MEAN,
+        seed: SeedChoice = MEAN,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Return (validation accuracy, cost in seconds) arrays for many architectures."""
         schedule = self.search_schedule(dataset) if schedule is None else check_schedule(schedule)
@@ -274,7 +299,7 @@ class Benchmark:
         dataset: str = "cifar10",
         *,
         schedule: int | None = None,
-        seed: SeedPolicy = MEAN,
+        seed: SeedChoice = MEAN,
     ) -> float:
         """Return the test accuracy the NB201 paper reports (for reports only, never for search).
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from nb201_env.locate import DEFAULT_BENCHMARK, ENV_VAR, default_store_path, find_store, known_stores
-from nb201_env.store.codec import StoreError
+from nb201_env.store.errors import StoreError
 
 log = logging.getLogger("nb201_env.cli")
 

@@ -15,12 +15,11 @@ single environments, the vector environments and the multi-worker simulation can
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
+
+import numpy as np
 
 from nb201_env.validate import check_choice, check_real
-
-if TYPE_CHECKING:
-    from nb201_env.search_runs import SearchRuns
 
 BudgetRule = Literal["nb201", "nats"]
 BUDGET_RULES: tuple[str, ...] = ("nb201", "nats")
@@ -55,13 +54,22 @@ def settle(budget: float, rule: str, elapsed: Any, exhausted: Any, start: Any, c
     return counted, elapsed + (finish - elapsed) * counted, exhausted
 
 
+class ClockState(Protocol):
+    """The clock state of ``n`` search runs (what :class:`~nb201_env.search_runs.SearchRuns` keeps)."""
+
+    budget: float
+    rule: str
+    elapsed: np.ndarray
+    exhausted: np.ndarray
+
+
 class SimulatedClock:
-    """The clock of one run of a :class:`~nb201_env.search_runs.SearchRuns`: budget, rule and time spent.
+    """The clock of one of ``n`` search runs (a :class:`~nb201_env.search_runs.SearchRuns`): budget, rule, time spent.
 
     A read-only view: the run's evaluations move it.
     """
 
-    def __init__(self, runs: SearchRuns, row: int = 0) -> None:
+    def __init__(self, runs: ClockState, row: int = 0) -> None:
         self._runs, self._row = runs, row
 
     @property

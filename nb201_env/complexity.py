@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from nb201_env.names import DATASETS, NUM_CLASSES, RESOLUTION, check_choice
+from nb201_env.names import DATASETS, NUM_CLASSES, RESOLUTION
 from nb201_env.space import CONV1X1, CONV3X3, all_ops
+from nb201_env.validate import check_choice
 
 
 def _conv_edge_counts(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

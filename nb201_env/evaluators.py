@@ -17,15 +17,23 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import numpy as np
 
 from nb201_env.benchmark import Benchmark, Evaluation
-from nb201_env.names import SEARCH_DATASETS, check_choice, check_schedule
+from nb201_env.names import SEARCH_DATASETS, check_schedule
 from nb201_env.store.view import MEAN
-from nb201_env.validate import check_epoch, check_int
+from nb201_env.validate import check_choice, check_epoch, check_int
 
 SeedPolicy = Literal["random", "mean", "fixed"]
 SEED_POLICIES: tuple[str, ...] = ("random", "mean", "fixed")
 """How a tabular evaluation picks among the recorded seeds: one drawn per evaluation, their mean, or one named."""
 
-__all__ = ["SEED_POLICIES", "Evaluation", "Evaluator", "MultiFidelityEvaluator", "TabularConfig", "TabularEvaluator"]
+__all__ = [
+    "SEED_POLICIES",
+    "Evaluation",
+    "Evaluator",
+    "MultiFidelityEvaluator",
+    "SeedPolicy",
+    "TabularConfig",
+    "TabularEvaluator",
+]
 
 
 @runtime_checkable
@@ -82,7 +90,7 @@ class TabularConfig:
     dataset: str = "cifar10"
     schedule: int | None = None
     epoch: int | None = None
-    seed_policy: str = "random"
+    seed_policy: SeedPolicy = "random"
     seed: int | None = None
     test_schedule: int | None = None
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from nb201_env.store.codec import StoreError
+from nb201_env.store.errors import StoreError
 from nb201_env.store.schema import MANIFEST
 
 log = logging.getLogger(__name__)

@@ -1,14 +1,19 @@
 """The official names of datasets, splits, metrics and schedules, and what each dataset holds.
 
 These are the names the official NB201 / NATS-Bench files use, kept verbatim so that results line up with
-papers; every function that takes one of them validates it with :func:`check_choice`.
+papers; every function that takes one of them validates it with :func:`~nb201_env.validate.check_choice`
+(schedules, which a proxy table may choose freely, with :func:`check_schedule`).
 """
 
 from __future__ import annotations
 
 from typing import Final, Literal
 
-from nb201_env.validate import SCHEDULES, check_choice, check_schedule
+from nb201_env.validate import (
+    ArgumentTypeError,
+    check_choice,  # noqa: F401  (training/ imports it from here until it moves to validate)
+    is_int,
+)
 
 Dataset = Literal["cifar10-valid", "cifar10", "cifar100", "ImageNet16-120"]
 Split = Literal["train", "x-valid", "x-test", "ori-test"]
@@ -18,7 +23,9 @@ SearchDataset = Literal["cifar10", "cifar100", "ImageNet16-120"]
 DATASETS: Final[tuple[str, ...]] = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
 SPLITS: Final[tuple[str, ...]] = ("train", "x-valid", "x-test", "ori-test")
 METRICS: Final[tuple[str, ...]] = ("accuracy", "loss", "time")
-# SCHEDULES (12, 200): the official ``hp='12'`` (search) and ``hp='200'`` (final) runs, in epochs.
+SCHEDULES: Final[tuple[int, ...]] = (12, 200)
+"""The official schedules in epochs: ``hp='12'`` (the search runs) and ``hp='200'`` (the final runs)."""
+_MAX_SCHEDULE: Final = 10_000
 
 SEARCH_DATASETS: Final[tuple[str, ...]] = ("cifar10", "cifar100", "ImageNet16-120")
 
@@ -51,7 +58,6 @@ TEST_OF: Final[dict[str, tuple[str, str]]] = {
 NUM_CLASSES: Final[dict[str, int]] = {"cifar10-valid": 10, "cifar10": 10, "cifar100": 100, "ImageNet16-120": 120}
 RESOLUTION: Final[dict[str, int]] = {"cifar10-valid": 32, "cifar10": 32, "cifar100": 32, "ImageNet16-120": 16}
 
-# The checks live with the other argument checks; re-exported here, where every name table is.
 __all__ = [
     "DATASETS",
     "METRICS",
@@ -63,6 +69,18 @@ __all__ = [
     "SPLITS_OF",
     "TEST_OF",
     "VALIDATION_OF",
-    "check_choice",
     "check_schedule",
 ]
+
+
+def check_schedule(value: object, context: str = "") -> int:
+    """Return ``value`` if it is a schedule length in epochs (official: 12 or 200), else raise naming it."""
+    if is_int(value) and 1 <= int(value) <= _MAX_SCHEDULE:  # type: ignore[call-overload]
+        return int(value)  # type: ignore[call-overload]
+    where = f" {context}" if context else ""
+    kind = "" if is_int(value) else f" (got {type(value).__name__})"
+    error = ValueError if is_int(value) else ArgumentTypeError
+    raise error(
+        f"unknown schedule {value!r}{where}; a schedule is a number of epochs, an int{kind} (the official ones are "
+        f"{SCHEDULES[0]} and {SCHEDULES[1]}; a proxy table may hold its own)"
+    )

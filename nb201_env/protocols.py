@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nb201_env.clock import BUDGET_RULES
-from nb201_env.names import SEARCH_DATASETS, check_choice, check_schedule
+from nb201_env.names import SEARCH_DATASETS, check_schedule
+from nb201_env.validate import check_choice
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,24 @@
 """Reward functions: turn a validation accuracy (%) into the agent's reward, optionally penalizing cost.
 
 A reward is an injected object with a scalar ``__call__(accuracy, index)`` for the single envs and a
-vectorized ``many(accuracy, indices)`` for the vector env. It only ever sees validation accuracy.
+vectorized ``many(accuracy, indices)`` for the vector env. It only ever sees validation accuracy. A
+:class:`VectorReward` returns one entry per objective instead (MO-Gymnasium's API; the multi-objective
+one is :class:`nb201_env.objectives.ObjectivesReward`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+import gymnasium as gym
 import numpy as np
 
 from nb201_env import complexity
-from nb201_env.names import DATASETS, check_choice
+from nb201_env.names import DATASETS
 from nb201_env.space import NUM_ARCHS
+from nb201_env.validate import check_choice
 
 
 @runtime_checkable
@@ -23,6 +28,25 @@ class Reward(Protocol):
     def __call__(self, accuracy: float, index: int) -> float: ...
 
     def many(self, accuracy: np.ndarray, indices: np.ndarray) -> np.ndarray: ...
+
+
+@runtime_checkable
+class VectorReward(Protocol):
+    """Map validation accuracy (percent) of architecture ``index`` to a vector, one entry per objective.
+
+    ``reward_space`` describes the vector (the env exposes it, as MO-Gymnasium expects), ``objectives`` and
+    ``units`` name its entries, and ``values`` gives them in natural units for ``info["objectives"]``.
+    """
+
+    objectives: tuple[str, ...]
+    units: tuple[str, ...]
+    reward_space: gym.spaces.Box
+
+    def __call__(self, accuracy: float, index: int) -> np.ndarray: ...
+
+    def many(self, accuracy: np.ndarray, indices: np.ndarray) -> np.ndarray: ...
+
+    def values(self, accuracy: float, index: int) -> Mapping[str, float]: ...
 
 
 @dataclass(frozen=True)

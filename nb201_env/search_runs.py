@@ -26,7 +26,7 @@ import numpy as np
 
 from nb201_env.clock import SimulatedClock, check_budget, check_rule, settle
 from nb201_env.evaluators import Evaluator
-from nb201_env.rewards import Reward
+from nb201_env.rewards import Reward, VectorReward
 from nb201_env.space import NUM_ARCHS
 
 INFO_KEYS: tuple[str, ...] = (
@@ -83,7 +83,8 @@ class SearchRuns:
     Args:
         n: number of runs.
         evaluator: what an evaluation returns (validation accuracy in %, cost in seconds).
-        reward: maps a counted evaluation's validation accuracy to the agent's reward.
+        reward: maps a counted evaluation's validation accuracy to the agent's reward (a number, or a vector
+            for a :class:`~nb201_env.rewards.VectorReward`; what is not counted is rewarded with zeros).
         budget: simulated seconds per run (``None`` = unlimited).
         rule: ``"nb201"`` or ``"nats"`` (see :mod:`nb201_env.clock`).
         charge_repeats: re-evaluate and charge architectures already trained in the run.
@@ -95,7 +96,7 @@ class SearchRuns:
         self,
         n: int,
         evaluator: Evaluator,
-        reward: Reward,
+        reward: Reward | VectorReward,
         *,
         budget: float | None = None,
         rule: str = "nats",
@@ -106,6 +107,7 @@ class SearchRuns:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"the number of runs (num_envs) must be a positive int, got {n!r}")
         self.n, self.evaluator, self.reward = int(n), evaluator, reward
+        self._reward_shape = reward.reward_space.shape if isinstance(reward, VectorReward) else None
         self.budget, self.rule = check_budget(budget), check_rule(rule)
         self.charge_repeats, self.report_test = charge_repeats, report_test
         describe = evaluator.describe()
@@ -130,6 +132,10 @@ class SearchRuns:
     def clock(self, row: int = 0) -> SimulatedClock:
         """Return a read-only view of one run's clock."""
         return SimulatedClock(self, row)
+
+    def no_reward(self) -> float | np.ndarray:
+        """Return the reward of a step that counted no evaluation: 0, or a vector of zeros."""
+        return 0.0 if self._reward_shape is None else np.zeros(self._reward_shape, dtype=np.float32)
 
     def trajectory(self, row: int = 0) -> Trajectory:
         """Return the counted evaluations of one run (needs ``keep_trajectories=True``)."""
@@ -187,7 +193,7 @@ class SearchRuns:
         *,
         epoch: int | None = None,
         start: float | None = None,
-    ) -> tuple[float, dict[str, Any]]:
+    ) -> tuple[Any, dict[str, Any]]:
         """Charge a looked-up evaluation that started at ``start`` (default: the run's clock); return (reward, info)."""
         e = self.full_epoch if epoch is None else epoch
         info = self._account(row, arch, e, accuracy, cost, repeat, self.elapsed.item(row) if start is None else start)
@@ -201,13 +207,14 @@ class SearchRuns:
                 t.epochs.append(e)
             if self.report_test:
                 info["test_accuracy"] = self.evaluator.test_accuracy(arch)
-            return float(self.reward(accuracy, arch)), info
+            reward = self.reward(accuracy, arch)
+            return (float(reward) if self._reward_shape is None else reward), info
         info["valid_accuracy"] = None
-        return 0.0, info
+        return self.no_reward(), info
 
     def evaluate_one(
         self, row: int, arch: int, rng: np.random.Generator, epoch: int | None = None
-    ) -> tuple[float, dict[str, Any]]:
+    ) -> tuple[Any, dict[str, Any]]:
         """Evaluate ``arch`` in run ``row`` at ``epoch`` (default: full fidelity); return (reward, info).
 
         Once the run's budget is spent nothing is evaluated (no training happens) and nothing counts.
@@ -243,8 +250,8 @@ class SearchRuns:
             info["test_accuracy"] = np.array(
                 [self.evaluator.test_accuracy(int(a)) if c else math.nan for a, c in zip(archs, counted)]
             )
-        rewards = np.where(counted, self.reward.many(accuracy, archs), 0.0)
-        return rewards, info
+        rewards = self.reward.many(accuracy, archs)
+        return np.where(counted if rewards.ndim == 1 else counted[:, None], rewards, 0.0), info
 
     # -- the rules, once -----------------------------------------------------------------------------------
 

@@ -11,14 +11,11 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
 T = TypeVar("T")
-
-SCHEDULES: Final[tuple[int, ...]] = (12, 200)
-_MAX_SCHEDULE: Final = 10_000
 
 
 class ArgumentTypeError(TypeError, ValueError):
@@ -119,19 +116,6 @@ def _same(value: object, option: object) -> bool:
     if isinstance(option, int):
         return is_int(value) and int(value) == option  # type: ignore[call-overload]
     return type(value) is type(option) and value == option
-
-
-def check_schedule(value: object, context: str = "") -> int:
-    """Return ``value`` if it is a schedule length in epochs (official: 12 or 200), else raise naming it."""
-    if is_int(value) and 1 <= int(value) <= _MAX_SCHEDULE:  # type: ignore[call-overload]
-        return int(value)  # type: ignore[call-overload]
-    where = f" {context}" if context else ""
-    kind = "" if is_int(value) else f" (got {type(value).__name__})"
-    error = ValueError if is_int(value) else ArgumentTypeError
-    raise error(
-        f"unknown schedule {value!r}{where}; a schedule is a number of epochs, an int{kind} (the official ones are "
-        f"{SCHEDULES[0]} and {SCHEDULES[1]}; a proxy table may hold its own)"
-    )
 
 
 def check_epoch(value: object, schedule: int | None = None, name: str = "epoch") -> Any:

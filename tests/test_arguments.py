@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.probe_arguments import Case, cases, judge
+from benchmarks.probes.probe_arguments import Case, cases, judge
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from nb201_env.benchmark import Benchmark, MissingValueError
-from nb201_env.store import MissingRecordError, RecordKey, SeedAxis, Source, StoreWriter
+from nb201_env.benchmark import Benchmark
+from nb201_env.store import MissingRecordError, MissingValueError, RecordKey, SeedAxis, Source, StoreWriter
 
 ACC = RecordKey("cifar100", "x-valid", "accuracy", 200)
 

@@ -74,8 +74,10 @@ def test_gym_make_by_name_runs_on_the_proxy():
 
 
 def test_harness_on_the_bundled_store_names_it_and_does_not_compare_to_the_paper(tmp_path):
-    from benchmarks.harness.report import markdown_table, summarize, write_report
-    from benchmarks.harness.run import protocol_variants, sweep
+    from benchmarks.harness.report import write_report
+    from benchmarks.harness.summary import markdown_table, summarize
+    from benchmarks.harness.sweep import sweep
+    from benchmarks.harness.tasks import protocol_variants
 
     records = sweep(
         ["rea", "hyperband"], protocol_variants(["nb201"], [3000.0]), 2, tmp_path / "r.jsonl", str(PROXY),

@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 
 import nb201_env  # noqa: F401
-from benchmarks.harness.cluster import main, simulate
+from benchmarks.harness.cluster import main
 from benchmarks.harness.registry import get_agent
 from benchmarks.harness.results import read_results
-from benchmarks.harness.run import protocol_variants, sweep
+from benchmarks.harness.simulation import simulate
+from benchmarks.harness.sweep import sweep
+from benchmarks.harness.tasks import protocol_variants
 from nb201_env.config import EnvConfig
 from nb201_env.envs.base import make_search_runs
 

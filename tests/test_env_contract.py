@@ -149,7 +149,8 @@ def test_the_docstring_examples_run(monkeypatch, tmp_path):
 def test_a_first_script_needs_only_import_nb201_env():
     names = {"Benchmark", "Arch", "EnvConfig", "PROTOCOLS", "Evaluator", "TabularEvaluator", "AccuracyReward",
              "CostPenaltyReward", "Reward", "MissingValueError", "NASBench201Env", "NASBench201OneShotEnv",
-             "NASBench201VectorEnv", "NASBench201OneShotVectorEnv", "INFO_KEYS"}  # fmt: skip
+             "NASBench201VectorEnv", "NASBench201OneShotVectorEnv", "INFO_KEYS", "ObjectivesReward",
+             "VectorReward", "NASBench201MOEnv"}  # fmt: skip
     assert names <= set(nb201_env.__all__) and names <= set(dir(nb201_env))
     for name in names:
         assert getattr(nb201_env, name) is not None

@@ -4,9 +4,11 @@ import numpy as np
 import pytest
 
 from benchmarks.harness import registry
-from benchmarks.harness.report import anytime_curves, markdown_table, summarize, write_report
+from benchmarks.harness.report import write_report
 from benchmarks.harness.results import ResultsWriter, read_results
-from benchmarks.harness.run import protocol_variants, sweep
+from benchmarks.harness.summary import anytime_curves, markdown_table, summarize
+from benchmarks.harness.sweep import sweep
+from benchmarks.harness.tasks import protocol_variants
 
 
 @pytest.fixture
@@ -188,7 +190,7 @@ def test_a_killed_worker_loses_nothing_its_runs_are_redone(monkeypatch, public_s
 
 
 def test_runs_that_keep_killing_their_worker_are_named_and_the_others_kept(monkeypatch, public_store, tmp_path):
-    from benchmarks.harness.run import RunsLost
+    from benchmarks.harness.sweep import RunsLost
 
     monkeypatch.setitem(registry.AGENTS, "fake", registry.AgentSpec("fake_agent", {"kill_seed": 3}))
     out = tmp_path / "r.jsonl"

@@ -9,8 +9,12 @@ import pytest
 import nb201_env  # noqa: F401  (registers the envs)
 from nb201_env import locate
 from nb201_env.benchmark import Benchmark
-from nb201_env.envs.multi_objective import available_objectives
+from nb201_env.config import EnvConfig
+from nb201_env.envs.base import make_search_runs
+from nb201_env.envs.sequential import NASBench201Env
+from nb201_env.objectives import ObjectivesReward, available_objectives
 from nb201_env.pareto import pareto_mask
+from nb201_env.rewards import CostPenaltyReward
 from nb201_env.space import all_ops
 
 mo_gym = pytest.importorskip("mo_gymnasium")
@@ -112,8 +116,108 @@ def test_objectives_are_named_by_the_store_and_bad_ones_list_the_valid_choices(p
     for bad in [("params_mb",), ("valid_accuracy",), ("valid_accuracy", "params_mb", "params_mb")]:
         with pytest.raises(ValueError, match="must name 'valid_accuracy' and at least one cost"):
             gym.make("NASBench201-MO-v0", benchmark=proxy_bench, objectives=bad)
-    with pytest.raises(ValueError, match="not reward="):
+    with pytest.raises(ValueError, match=r"rewards a vector of objectives.*reward=object\(\.\.\.\) is not a Vector"):
         gym.make("NASBench201-MO-v0", benchmark=proxy_bench, reward=object())
     env = gym.make("NASBench201-MO-v0", benchmark=proxy_bench)
     assert env.unwrapped.describe()["objectives"] == ["valid_accuracy", "params_mb"]
     assert env.unwrapped.describe()["objective_units"] == ["%", "MB"]
+
+
+def _energy(scale: float = 1.0) -> np.ndarray:
+    return scale * (1.0 + np.arange(15625) % 7)  # a cost of our own, not in any store
+
+
+def test_an_injected_vector_reward_brings_its_own_costs_and_units(proxy_bench):
+    reward = ObjectivesReward(("valid_accuracy", "energy_mj"), {"energy_mj": _energy()}, units=("%", "mJ"))
+    env = gym.make("NASBench201-MO-OneShot-v0", benchmark=proxy_bench, reward=reward)
+    env.reset(seed=0)
+    _, vector, terminated, _, info = env.step(all_ops()[6111].astype(np.int64))
+    assert terminated and np.allclose(vector, [info["valid_accuracy"] / 100, -(1.0 + 6111 % 7)])
+    assert info["objectives"] == {"valid_accuracy": info["valid_accuracy"], "energy_mj": 1.0 + 6111 % 7}
+    assert env.unwrapped.reward_space is reward.reward_space and env.unwrapped.objectives == reward.objectives
+    assert env.unwrapped.describe()["objective_units"] == ["%", "mJ"]
+    assert info["pareto_archs"].tolist() == [6111]
+
+
+def test_any_search_env_rewards_the_objectives_it_is_given(public_bench):
+    """objectives= on NASBench201-v0 builds the same vector reward as the multi-objective env's."""
+    kwargs = {"benchmark": public_bench, "protocol": "nb201", "objectives": PIXEL3}
+    plain, mo = NASBench201Env(**kwargs), gym.make("NASBench201-MO-v0", **kwargs).unwrapped
+    rewards = []
+    for env in (plain, mo):
+        env.reset(seed=3)
+        steps = [env.step(op) for op in [3, 3, 3, 1, 3, 2]]
+        assert all(np.array_equal(r, np.zeros(2, np.float32)) for _, r, *_ in steps[:-1])
+        rewards.append(steps[-1][1])
+    assert np.array_equal(*rewards) and plain.reward_space == mo.reward_space
+    assert not hasattr(NASBench201Env(benchmark=public_bench), "reward_space")  # a scalar reward has none
+
+
+def test_a_scalar_reward_or_two_rewards_are_refused_with_the_reason(proxy_bench):
+    scalar = r"reward=CostPenaltyReward\(\.\.\.\) is not a VectorReward .*belongs to NASBench201-v0"
+    with pytest.raises(ValueError, match=scalar):
+        gym.make("NASBench201-MO-v0", benchmark=proxy_bench, reward=CostPenaltyReward.params(0.1))
+    reward = ObjectivesReward(("valid_accuracy", "energy_mj"), {"energy_mj": _energy()})
+    with pytest.raises(ValueError, match="pass either objectives= .* or reward=, not both"):
+        gym.make("NASBench201-MO-v0", benchmark=proxy_bench, reward=reward, objectives=("valid_accuracy", "flops_m"))
+
+
+class _NoStoreEvaluator:
+    """An evaluator without a benchmark store (as real training is): accuracy = index % 100, cost 1 s."""
+
+    deterministic = True
+
+    def evaluate(self, index, rng):
+        return float(index % 100), 1.0
+
+    def evaluate_many(self, indices, rng):
+        return (indices % 100).astype(float), np.ones(len(indices))
+
+    def test_accuracy(self, index):
+        return 0.0
+
+    def describe(self):
+        return {"evaluator": "no-store", "epoch": 0}
+
+
+def test_objectives_need_a_store_but_an_injected_reward_does_not():
+    with pytest.raises(
+        TypeError, match=r"objectives= reads its costs from a benchmark store.*reward=.*ObjectivesReward"
+    ):
+        gym.make("NASBench201-MO-OneShot-v0", evaluator=_NoStoreEvaluator(), budget=10.0)
+    reward = ObjectivesReward(("energy_mj", "valid_accuracy"), {"energy_mj": _energy(2.0)})
+    env = gym.make("NASBench201-MO-OneShot-v0", evaluator=_NoStoreEvaluator(), budget=10.0, reward=reward)
+    env.reset(seed=0)
+    _, vector, *_ = env.step(all_ops()[250].astype(np.int64))
+    assert np.allclose(vector, [-2.0 * (1 + 250 % 7), 0.5]) and env.unwrapped.describe()["objective_units"] == ["", "%"]
+
+
+def test_a_reward_of_objectives_checks_its_tables_and_reads_many_as_one(public_bench):
+    reward = ObjectivesReward.from_benchmark(public_bench, "cifar10", (*PIXEL3, "params_mb"))
+    archs = np.array([0, 6111, 15624])
+    accuracy = np.array([10.0, 84.384, 91.5])
+    assert np.array_equal(reward.many(accuracy, archs), np.stack([reward(a, i) for a, i in zip(accuracy, archs)]))
+    assert reward.units == ("%", "ms", "MB")
+    for costs, needle in (
+        ({}, "must hold a table for each cost objective"),
+        ({"energy_mj": np.ones(3)}, r"one number per architecture \(15625,\), no NaN"),
+        ({"energy_mj": np.full(15625, np.nan)}, "no NaN"),
+    ):
+        with pytest.raises(ValueError, match=needle):
+            ObjectivesReward(("valid_accuracy", "energy_mj"), costs)
+    with pytest.raises(ValueError, match="give one unit per objective"):
+        ObjectivesReward(("valid_accuracy", "energy_mj"), {"energy_mj": _energy()}, units=("%",))
+
+
+def test_vector_runs_reward_vectors_and_zeros_where_nothing_counted(public_bench):
+    reward = ObjectivesReward.from_benchmark(public_bench, "cifar10", PIXEL3)
+    config = EnvConfig.from_kwargs(protocol="nb201", budget=400.0, seed_policy="mean")
+    runs = make_search_runs(3, config, public_bench, reward=reward)
+    rng = np.random.default_rng(0)
+    archs = np.array([6111, 0, 42])
+    first, info = runs.evaluate(archs, rng)
+    assert first.shape == (3, 2) and info["evaluated"].all()
+    assert np.array_equal(first, reward.many(info["valid_accuracy"], archs))
+    for k in range(1, 6):  # the 400 s run out: what is not counted is rewarded with zeros
+        rewards, info = runs.evaluate(archs + 100 * k, rng)
+    assert not info["evaluated"].any() and not rewards.any() and rewards.shape == (3, 2)

@@ -134,7 +134,7 @@ def test_converting_a_device_says_it_is_not_a_regular_file(tmp_path: Path, capsy
 
 
 def test_a_refused_pickle_is_one_line_with_status_2(tmp_path: Path, capsys) -> None:
-    from benchmarks.crafted_pickles import bodies, place
+    from benchmarks.probes.crafted_pickles import bodies, place
 
     _, source, name = place(bodies()["global-os-system"], "nats-dir", tmp_path / "src")
     message = _refused(["convert", "nats", str(source), "-o", str(tmp_path / "x.store")], capsys)

@@ -24,3 +24,12 @@ def test_ci_installs_the_cpu_torch_before_the_project():
     torch_line = ci.index("torch==2.13.0")
     assert torch_line < ci.index('-e ".[all]"')
     assert re.search(r"python3 -m venv", ci)
+
+
+def test_the_quick_start_python_example_runs_as_written(capsys):
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("In Python:", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    exec(compile(block, "README.md quick start", "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("Evaluation(accuracy=84.384")
+    assert printed[-1].startswith("6111 ")  # the cell built edge by edge is the one named

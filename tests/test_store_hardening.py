@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 import nb201_env
-from benchmarks.crafted_stores import EDITS
+from benchmarks.probes.crafted_stores import EDITS
 from nb201_env.store import CorruptStoreError, Store, StoreError
-from nb201_env.store.codec import OldFormatError
+from nb201_env.store.errors import OldFormatError
 from nb201_env.store.schema import MANIFEST
 
 REPO = Path(__file__).resolve().parents[1]
@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 _SCRIPT = """
 import hashlib, json, shutil, sys
 from pathlib import Path
-from benchmarks import crafted_stores
+from benchmarks.probes import crafted_stores
 from nb201_env.store import StoreError
 
 root = Path(sys.argv[1])
@@ -67,7 +67,7 @@ def test_every_edit_of_a_store_is_refused_with_a_clear_error(tmp_path: Path) -> 
 
 
 def test_a_flipped_byte_is_caught_by_every_mode_that_reads_checksums(tmp_path: Path) -> None:
-    from benchmarks.crafted_stores import ACC, base_store
+    from benchmarks.probes.crafted_stores import ACC, base_store
 
     path = base_store(tmp_path / "s.store")
     victim = path / Store(path).record_info(ACC).array.file
@@ -82,7 +82,7 @@ def test_a_flipped_byte_is_caught_by_every_mode_that_reads_checksums(tmp_path: P
 
 
 def test_a_format_1_store_is_refused_then_resealed_with_its_arrays_untouched(tmp_path: Path, capsys) -> None:
-    from benchmarks.crafted_stores import base_store
+    from benchmarks.probes.crafted_stores import base_store
     from nb201_env.cli import main
     from nb201_env.store.checks import SEAL
 
@@ -102,7 +102,7 @@ def test_a_format_1_store_is_refused_then_resealed_with_its_arrays_untouched(tmp
 
 
 def test_resealing_refuses_a_store_whose_files_do_not_match(tmp_path: Path) -> None:
-    from benchmarks.crafted_stores import base_store
+    from benchmarks.probes.crafted_stores import base_store
     from nb201_env.store.reseal import reseal_store
 
     path = base_store(tmp_path / "s.store")

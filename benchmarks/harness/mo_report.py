@@ -10,7 +10,8 @@ at chance accuracy and near-zero cost, would fill most of the volume and every s
 0.99). The reference point is the worst of every scaled objective, and the reported figure is the
 *hypervolume ratio*: the hypervolume of the found front over that of the true front (1 = the true front).
 
-    python -m benchmarks.harness.mo_report results/mo.jsonl --out results/mo-report [--store PATH]
+``python -m benchmarks.harness.report results/mo.jsonl --out results/mo-report`` writes it with the
+single-objective tables (so does ``--report`` of a sweep).
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from typing import Any
 import numpy as np
 
 from benchmarks.harness.plots import pyplot, save_figure
-from benchmarks.harness.report import LABELS, _by_protocol, slug
+from benchmarks.harness.results import LABELS, by_protocol, slug
 from benchmarks.harness.stats import average_ranks, bootstrap_band, bootstrap_mean_ci, pairwise_tests
 from nb201_env.benchmark import Benchmark
-from nb201_env.envs.multi_objective import ACCURACY, cost_table
+from nb201_env.objectives import ACCURACY
 from nb201_env.pareto import ParetoFront, hypervolume, pareto_mask
 from nb201_env.space import NUM_ARCHS
 
@@ -49,7 +50,7 @@ class Space:
         every = np.arange(NUM_ARCHS)
         valid_acc, _ = bench.validation_many(every, dataset)
         test_acc = bench.test_accuracy_many(every, dataset)
-        costs = {n: cost_table(bench, n, dataset) for n in objectives if n != ACCURACY}
+        costs = {n: bench.model_cost_table(n, dataset) for n in objectives if n != ACCURACY}
         valid = np.column_stack([valid_acc / 100 if n == ACCURACY else -costs[n] for n in objectives])
         raw = np.column_stack([test_acc if n == ACCURACY else -costs[n] for n in objectives])
         low, high = np.nanmin(raw, axis=0), np.nanmax(raw, axis=0)
@@ -95,7 +96,7 @@ def summarize_mo(records: list[dict[str, Any]], bench: Benchmark, rng: np.random
     """Return the Markdown table of final hypervolume ratios per (protocol, agent), with ranks and tests."""
     rng = rng if rng is not None else np.random.default_rng(0)
     lines = []
-    for protocol, agents in sorted(_by_protocol(records).items()):
+    for protocol, agents in sorted(by_protocol(records).items()):
         first = next(iter(agents.values()))[0]
         space = Space.of(bench, first["dataset"], first["objectives"])
         finals = {a: {int(r["run"]): space.ratio(run_front(r, space)) for r in runs} for a, runs in agents.items()}
@@ -130,7 +131,7 @@ def plot_mo(records: list[dict[str, Any]], bench: Benchmark, folder: Path, rng: 
     plt = pyplot()
     rng = rng if rng is not None else np.random.default_rng(0)
     files = []
-    for protocol, agents in sorted(_by_protocol(records).items()):
+    for protocol, agents in sorted(by_protocol(records).items()):
         first = next(iter(agents.values()))[0]
         space = Space.of(bench, first["dataset"], first["objectives"])
         name = slug(protocol)
@@ -157,7 +158,7 @@ def plot_mo(records: list[dict[str, Any]], bench: Benchmark, folder: Path, rng: 
 def _plot_fronts(plt: Any, agents: dict, space: Space, bench: Benchmark, first: dict, folder: Path, name: str):
     """Scatter the true front and, per agent, the found front of its median run, on test accuracy and the cost."""
     cost = next(n for n in space.objectives if n != ACCURACY)
-    table = cost_table(bench, cost, first["dataset"])
+    table = bench.model_cost_table(cost, first["dataset"])
     test = bench.test_accuracy_many(np.arange(NUM_ARCHS), first["dataset"])
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
     ax.scatter(table, test, s=2, color="0.85", label="all architectures", rasterized=True)
@@ -192,13 +193,3 @@ def write_mo_report(records: list[dict[str, Any]], folder: Path, store: str) -> 
     plot_mo(records, bench, folder)
     log.info("multi-objective report written to %s\n%s", folder, table)
     return table
-
-
-def main(argv: list[str] | None = None) -> None:
-    from benchmarks.harness.report import report_cli
-
-    report_cli(argv, __doc__, "results/mo-report", write_mo_report)
-
-
-if __name__ == "__main__":
-    main()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from benchmarks.harness.report import LABELS, _by_protocol, anytime_curves, rank_summary, slug
+from benchmarks.harness.results import LABELS, by_protocol, slug
 from benchmarks.harness.stats import bootstrap_band
+from benchmarks.harness.summary import anytime_curves, rank_summary
 from nb201_env.benchmark import Benchmark
 
 
@@ -40,17 +40,12 @@ def plot_anytime(
     plt = pyplot()
     rng = rng if rng is not None else np.random.default_rng(0)
     files = []
-    by_protocol: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in records:
-        by_protocol[r["protocol"]].append(r)
-    for protocol, runs in sorted(by_protocol.items()):
+    for protocol, agents in sorted(by_protocol(records).items()):
+        runs = [r for agent_runs in agents.values() for r in agent_runs]
         budget, dataset = runs[0]["budget"], runs[0]["dataset"]
         grid = np.linspace(0, budget, 400)
         fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
-        by_agent: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for r in runs:
-            by_agent[r["agent"]].append(r)
-        for agent, agent_runs in sorted(by_agent.items()):
+        for agent, agent_runs in sorted(agents.items()):
             mean, lo, hi = bootstrap_band(anytime_curves(agent_runs, bench, grid, dataset), rng)
             line = ax.plot(grid, mean, label=f"{agent} (n={len(agent_runs)})")[0]
             ax.fill_between(grid, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
@@ -73,7 +68,7 @@ def plot_ranks(records: list[dict[str, Any]], folder: Path) -> list[Path]:
     Nemenyi critical difference, and bars joining agents whose ranks are not significantly different."""
     plt = pyplot()
     files = []
-    for protocol, agents in sorted(_by_protocol(records).items()):
+    for protocol, agents in sorted(by_protocol(records).items()):
         if len(agents) < 2:
             continue
         summary = rank_summary(agents)

@@ -1,6 +1,5 @@
-"""Reports of a sweep: final test accuracy per agent and dataset (mean +/- std, bootstrap 95% CI of the mean,
-average rank; Markdown and CSV), pairwise Mann-Whitney U tests with Holm's correction, anytime plots (test
-accuracy of the incumbent vs simulated time, mean with a bootstrap 95% band) and average-rank diagrams.
+"""Reports of a sweep: the summary tables (``table.md``, ``table.csv``, ``tests.md``), the anytime and rank
+plots and, for multi-objective runs, the hypervolume report (``mo_table.md`` and its plots), in one folder.
 
     python -m benchmarks.harness.report results/nb201.jsonl --out results/report [--store PATH]
 """
@@ -8,202 +7,24 @@ accuracy of the incumbent vs simulated time, mean with a bootstrap 95% band) and
 from __future__ import annotations
 
 import argparse
-import csv
 import logging
-import math
-from collections import defaultdict
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from benchmarks.harness.mo_report import write_mo_report
+from benchmarks.harness.plots import plot_anytime, plot_ranks
 from benchmarks.harness.results import read_results
-from benchmarks.harness.stats import RankSummary, average_ranks, bootstrap_mean_ci, pairwise_tests
+from benchmarks.harness.summary import markdown_table, markdown_tests, summarize, write_csv
 from nb201_env.benchmark import Benchmark
 from nb201_env.locate import find_store
-from nb201_env.names import SEARCH_DATASETS
 
 log = logging.getLogger("benchmarks.harness")
-ReportWriter = Callable[[list[dict[str, Any]], Path, str], str]
-"""Writes a report of results records into a folder for a store and returns its table."""
-
-# NB201 paper (Dong & Yang, ICLR 2020), Table 5: test accuracy (%) of the architecture found by each
-# baseline searching CIFAR-10 validation for 12,000 s, mean +/- std over 500 runs.
-PUBLISHED_NB201: dict[str, dict[str, tuple[float, float]]] = {
-    "rea": {"cifar10": (93.92, 0.30), "cifar100": (71.84, 0.99), "ImageNet16-120": (45.54, 1.03)},
-    "random": {"cifar10": (93.70, 0.36), "cifar100": (71.04, 1.07), "ImageNet16-120": (44.57, 1.25)},
-    "reinforce": {"cifar10": (93.85, 0.37), "cifar100": (71.71, 1.09), "ImageNet16-120": (45.24, 1.18)},
-    "bohb": {"cifar10": (93.61, 0.52)},
-}
-LABELS = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "ImageNet16-120": "ImageNet16-120"}
-
-
-def slug(protocol: str) -> str:
-    """Return a file-name-safe protocol name (``nb201@3000+latency_ms/pixel3`` -> ``nb201_3000_latency_ms-pixel3``)."""
-    return protocol.replace("@", "_").replace("+", "_").replace("/", "-")
-
-
-def _by_protocol(records: list[dict[str, Any]]) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    groups: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    for r in records:
-        groups[r["protocol"]][r["agent"]].append(r)
-    return groups
-
-
-def _finals(runs: list[dict[str, Any]], dataset: str) -> np.ndarray:
-    return np.array([r["test"][dataset] for r in runs if r["test"].get(dataset) is not None], dtype=float)
-
-
-def rank_summary(agents: dict[str, list[dict[str, Any]]]) -> RankSummary:
-    """Average ranks of the agents of one protocol by test accuracy on the searched dataset, over common runs."""
-    return average_ranks(
-        {agent: {int(r["run"]): r["test"].get(r["dataset"]) for r in runs} for agent, runs in agents.items()}
-    )
-
-
-def summarize(records: list[dict[str, Any]], rng: np.random.Generator | None = None) -> list[dict[str, Any]]:
-    """Return one row per (protocol, agent): runs, average rank, test accuracy per dataset, effort.
-
-    Per dataset: mean, std and the bootstrap 95% CI of the mean (resampled with ``rng``; default seed 0, so
-    a report is reproducible). The rank is the agent's average rank by test accuracy on the searched dataset
-    over the runs that every agent of the protocol completed (``rank_runs``).
-    """
-    rng = rng if rng is not None else np.random.default_rng(0)
-    rows = []
-    for protocol, agents in sorted(_by_protocol(records).items()):
-        ranks = rank_summary(agents) if len(agents) > 1 else None
-        for agent, runs in sorted(agents.items()):
-            row: dict[str, Any] = {
-                "protocol": protocol,
-                "agent": agent,
-                "runs": len(runs),
-                "rank": ranks.ranks[agent] if ranks else math.nan,
-                "rank_runs": ranks.runs if ranks else 0,
-                "benchmark": runs[0]["benchmark"],
-                "kind": runs[0].get("benchmark_kind", "recorded"),  # a proxy table is not comparable to the paper
-            }
-            for dataset in SEARCH_DATASETS:
-                values = _finals(runs, dataset)
-                row[f"{dataset}_mean"] = float(values.mean()) if len(values) else math.nan
-                row[f"{dataset}_std"] = float(values.std(ddof=1)) if len(values) > 1 else math.nan
-                row[f"{dataset}_ci_low"], row[f"{dataset}_ci_high"] = bootstrap_mean_ci(values, rng)
-            row["valid_mean"] = float(np.mean([r["best_valid"] for r in runs if r["best_valid"] is not None]))
-            row["evaluations_mean"] = float(np.mean([r["evaluations"] for r in runs]))
-            row["clock_mean"] = float(np.mean([r["clock"] for r in runs]))
-            rows.append(row)
-    return rows
-
-
-def _pm(row: dict[str, Any], dataset: str) -> str:
-    mean, std = row[f"{dataset}_mean"], row[f"{dataset}_std"]
-    if math.isnan(mean):
-        return "n/a"
-    text = f"{mean:.2f} ± {std:.2f}" if not math.isnan(std) else f"{mean:.2f}"
-    low, high = row[f"{dataset}_ci_low"], row[f"{dataset}_ci_high"]
-    return text if math.isnan(low) else f"{text} [{low:.2f}, {high:.2f}]"
-
-
-def markdown_table(rows: list[dict[str, Any]]) -> str:
-    """Format the summary as a Markdown table (with the paper's figures beside the NB201 protocol)."""
-    header = [
-        "protocol",
-        "agent",
-        "runs",
-        "avg rank",
-        *(f"{LABELS[d]} test" for d in SEARCH_DATASETS),
-        "evaluations",
-        "benchmark",
-    ]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in rows:
-        cells = []
-        for d in SEARCH_DATASETS:
-            comparable = row["protocol"].split("@")[0] == "nb201" and row["kind"] == "recorded"
-            paper = PUBLISHED_NB201.get(row["agent"], {}).get(d) if comparable else None
-            cells.append(_pm(row, d) + (f" (paper {paper[0]:.2f} ± {paper[1]:.2f})" if paper else ""))
-        rank = "" if math.isnan(row["rank"]) else f"{row['rank']:.2f}"
-        fields = [row["protocol"], row["agent"], str(row["runs"]), rank, *cells]
-        lines.append("| " + " | ".join([*fields, f"{row['evaluations_mean']:.0f}", row["benchmark"]]) + " |")
-    lines.append("")
-    lines.append(
-        "mean ± std [bootstrap 95% CI of the mean]; avg rank: mean rank by test accuracy on the searched dataset "
-        "(1 = best) over the runs every agent of the protocol completed."
-    )
-    return "\n".join(lines)
-
-
-def markdown_tests(records: list[dict[str, Any]], alpha: float = 0.05) -> str:
-    """Format, per protocol, the Friedman test, the critical difference and pairwise Mann-Whitney U tests."""
-    out = []
-    for protocol, agents in sorted(_by_protocol(records).items()):
-        if len(agents) < 2:
-            continue
-        dataset = next(iter(agents.values()))[0]["dataset"]
-        ranks = rank_summary(agents)
-        friedman = "n/a" if math.isnan(ranks.friedman_p) else f"{ranks.friedman_p:.2g}"
-        out += [
-            f"### {protocol}: {LABELS[dataset]} test accuracy",
-            "",
-            f"Friedman p = {friedman} over {ranks.runs} common runs; Nemenyi critical difference of average "
-            f"ranks {ranks.critical_difference:.2f} (alpha 0.05).",
-            "",
-            "| agent A | agent B | mean A - B | A12 | p | p (Holm) | significant |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for t in pairwise_tests({agent: _finals(runs, dataset) for agent, runs in agents.items()}):
-            verdict = ("A better" if t.mean_difference > 0 else "B better") if t.p_holm < alpha else "no"
-            out.append(
-                f"| {t.first} | {t.second} | {t.mean_difference:+.3f} | {t.a12:.2f} | {t.p_value:.2g} "
-                f"| {t.p_holm:.2g} | {verdict} |"
-            )
-        out.append("")
-    if out:
-        out.append(
-            "Two-sided Mann-Whitney U on final test accuracy, Holm-corrected over the pairs of each protocol; "
-            "A12 = probability that a run of A beats a run of B."
-        )
-    return "\n".join(out)
-
-
-def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
-    """Write the summary rows as CSV."""
-    with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def anytime_curves(
-    records: list[dict[str, Any]], bench: Benchmark, grid: np.ndarray, dataset: str, schedule: int | None = None
-) -> np.ndarray:
-    """Return ``(runs, len(grid))``: test accuracy of each run's incumbent (best validation so far) over time.
-
-    ``schedule=None`` takes the store's reported test figure (200 epochs for NB201, the proxy's own schedule
-    for a proxy table), the same figure the harness records as each run's final test accuracy.
-    """
-    out = np.full((len(records), len(grid)), np.nan)
-    for i, r in enumerate(records):
-        traj = r["trajectory"]
-        if not traj["arch"]:
-            continue
-        valid = np.asarray(traj["valid"], dtype=float)
-        archs = np.asarray(traj["arch"], dtype=np.int64)
-        running = np.maximum.accumulate(valid)
-        improved = np.r_[True, running[1:] > running[:-1]]  # the first evaluation reaching a new best
-        best_pos = np.maximum.accumulate(np.where(improved, np.arange(len(valid)), 0))
-        incumbent_test = bench.test_accuracy_many(archs[best_pos], dataset, schedule=schedule)
-        k = np.searchsorted(np.asarray(traj["time"]), grid, side="right") - 1
-        out[i] = np.where(k >= 0, incumbent_test[np.maximum(k, 0)], np.nan)
-    return out
 
 
 def write_report(records: list[dict[str, Any]], folder: Path, store: str) -> str:
-    """Write table.md, table.csv, tests.md, the anytime and rank plots into ``folder``; return the Markdown table."""
+    """Write the tables and plots of ``records`` into ``folder`` (see above); return the Markdown table."""
     if not records:
         raise ValueError("no finished runs to report")
-    from benchmarks.harness.plots import plot_anytime, plot_ranks
-
     folder.mkdir(parents=True, exist_ok=True)
     rows = summarize(records)
     table = markdown_table(rows)
@@ -214,26 +35,19 @@ def write_report(records: list[dict[str, Any]], folder: Path, store: str) -> str
     plot_anytime(records, Benchmark.open(store), folder)
     plot_ranks(records, folder)
     if any(r.get("objectives") for r in records):
-        from benchmarks.harness.mo_report import write_mo_report
-
         write_mo_report(records, folder, store)
     log.info("report written to %s\n%s\n\n%s", folder, table, tests)
     return table
 
 
-def report_cli(argv: list[str] | None, description: str | None, default_out: str, write: ReportWriter) -> None:
-    """Parse ``results [--out] [--store]`` and print the report ``write`` makes of the results file."""
-    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", type=Path, help="a results .jsonl file of benchmarks.harness.run")
-    parser.add_argument("--out", type=Path, default=Path(default_out))
+    parser.add_argument("--out", type=Path, default=Path("results/report"))
     parser.add_argument("--store", help="benchmark store (default: $NB201_DATA, the cache dir, then the bundled one)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    print(write(read_results(args.results), args.out, str(find_store(args.store))))
-
-
-def main(argv: list[str] | None = None) -> None:
-    report_cli(argv, __doc__, "results/report", write_report)
+    print(write_report(read_results(args.results), args.out, str(find_store(args.store))))
 
 
 if __name__ == "__main__":

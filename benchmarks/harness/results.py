@@ -3,7 +3,7 @@
 A sweep that is interrupted (even mid-line) loses nothing already written: reading skips a torn last
 line, and the harness skips every (agent, protocol, run) already present. Lines that are not a complete
 record (unreadable JSON, or missing one of :data:`FIELDS`) are skipped and reported the same way, so their
-runs are simply done again.
+runs are simply done again. The helpers at the end group records and name them in tables and files.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
@@ -114,3 +115,20 @@ def iter_pending(wanted: list[tuple[str, str, int]], done: list[dict[str, Any]])
     """Yield the runs of ``wanted`` that are not in ``done``."""
     finished = {run_key(r) for r in done}
     return (w for w in wanted if w not in finished)
+
+
+LABELS: Final[dict[str, str]] = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "ImageNet16-120": "ImageNet16-120"}
+"""Display names of the search datasets in tables and plots."""
+
+
+def slug(protocol: str) -> str:
+    """Return a file-name-safe protocol name (``nb201@3000+latency_ms/pixel3`` -> ``nb201_3000_latency_ms-pixel3``)."""
+    return protocol.replace("@", "_").replace("+", "_").replace("/", "-")
+
+
+def by_protocol(records: list[dict[str, Any]]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Return the records grouped by protocol, then by agent (in file order within each group)."""
+    groups: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for r in records:
+        groups[r["protocol"]][r["agent"]].append(r)
+    return groups

@@ -2,8 +2,8 @@
 
 A :class:`Task` names the agent, the protocol, the run and its seed. :func:`run_task` performs it in a worker
 process (which holds the open benchmark and one environment per agent and protocol) either through the
-environment (``benchmarks.harness.run``) or, with ``workers``, as an asynchronous multi-worker simulation
-(``benchmarks.harness.cluster``), and returns the same JSONL record: the trajectory the agent saw, and only
+environment or, with ``workers``, as an asynchronous multi-worker simulation
+(:mod:`benchmarks.harness.simulation`), and returns the same JSONL record: the trajectory the agent saw, and only
 afterwards the test accuracy of the architecture it reports.
 """
 
@@ -19,6 +19,7 @@ import numpy as np
 import nb201_env  # noqa: F401  (registers the envs)
 from agents.common import SearchResult
 from benchmarks.harness.registry import get_agent
+from benchmarks.harness.simulation import simulate
 from nb201_env.benchmark import Benchmark
 from nb201_env.config import EnvConfig
 from nb201_env.envs.base import make_search_runs
@@ -37,7 +38,7 @@ class Task:
     run: int
     seed: int
     objectives: tuple[str, ...] | None = None  # for multi-objective agents
-    workers: int | None = None  # simulate this many asynchronous workers (benchmarks.harness.cluster)
+    workers: int | None = None  # simulate this many asynchronous workers (benchmarks.harness.simulation)
 
 
 def protocol_variants(names: list[str], budgets: list[float] | None) -> list[SearchProtocol]:
@@ -92,8 +93,6 @@ def _env_for(module: Any, protocol: SearchProtocol, objectives: tuple[str, ...] 
 
 
 def _simulate_cluster(task: Task, module: Any, args: Any, searcher_name: str) -> SearchResult:
-    from benchmarks.harness.cluster import simulate
-
     p = task.protocol
     config = EnvConfig(budget=p.budget, budget_rule=p.rule, signal=TabularConfig(p.dataset, p.schedule))
     runs = make_search_runs(1, config, benchmark=_bench())
@@ -110,7 +109,7 @@ def run_task(task: Task) -> dict[str, Any]:
     if task.workers is None:
         env = _env_for(module, task.protocol, task.objectives)
         result = module.search(env, args, task.seed)
-        objectives = getattr(env.unwrapped, "objectives", None)
+        objectives = env.unwrapped.objectives
     else:
         result = _simulate_cluster(task, module, args, spec.cluster_searcher())
         objectives = None

@@ -2,7 +2,9 @@
 
 :func:`make_search_runs` turns a configuration (or keyword arguments) and the injected objects into the
 :class:`~nb201_env.search_runs.SearchRuns` an environment steps: one run for the single environments,
-``num_envs`` for the vector ones. :class:`SearchEnv` is the base of the single environments.
+``num_envs`` for the vector ones. :class:`SearchEnv` is the base of the single environments; given a
+:class:`~nb201_env.rewards.VectorReward` (or ``objectives=``) it rewards vectors under MO-Gymnasium's API
+and keeps the run's Pareto front.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from nb201_env.benchmark import Benchmark
 from nb201_env.clock import SimulatedClock
 from nb201_env.config import EnvConfig
 from nb201_env.evaluators import Evaluator, MultiFidelityEvaluator, TabularEvaluator
-from nb201_env.rewards import AccuracyReward, Reward
+from nb201_env.objectives import ObjectivesReward, ParetoTracker
+from nb201_env.pareto import ParetoFront
+from nb201_env.rewards import AccuracyReward, Reward, VectorReward
 from nb201_env.search_runs import SearchRuns
 from nb201_env.space import NUM_EDGES
 from nb201_env.validate import check_reset
@@ -38,11 +42,16 @@ def make_search_runs(
     config: EnvConfig,
     benchmark: Benchmark | None = None,
     evaluator: Evaluator | None = None,
-    reward: Reward | None = None,
+    reward: Reward | VectorReward | None = None,
     *,
+    objectives: Any = None,
     keep_trajectories: bool = False,
 ) -> SearchRuns:
-    """Create the evaluator (tabular unless given), the reward and the accounting of ``n`` search runs."""
+    """Create the evaluator (tabular unless given), the reward and the accounting of ``n`` search runs.
+
+    ``objectives`` (names, see :func:`nb201_env.objectives.available_objectives`) builds the vector reward
+    :class:`~nb201_env.objectives.ObjectivesReward` from the benchmark's cost tables, instead of ``reward``.
+    """
     if evaluator is None:
         if benchmark is not None and config.store is not None:
             raise ValueError("pass either benchmark= or store=, not both")
@@ -52,6 +61,15 @@ def make_search_runs(
         raise ValueError("pass either benchmark= or evaluator=, not both")
     if not isinstance(evaluator, Evaluator):
         raise TypeError(f"evaluator must implement nb201_env.Evaluator, got {type(evaluator).__name__}")
+    if objectives is not None:
+        if reward is not None:
+            raise ValueError("pass either objectives= (a vector reward of the benchmark's costs) or reward=, not both")
+        if not isinstance(evaluator, TabularEvaluator):
+            raise TypeError(
+                "objectives= reads its costs from a benchmark store, and this evaluator has none: pass "
+                "reward=nb201_env.objectives.ObjectivesReward(objectives, costs) with your own cost tables"
+            )
+        reward = ObjectivesReward.from_benchmark(evaluator.bench, evaluator.config.dataset, objectives)
     reward = reward if reward is not None else AccuracyReward()
     if not isinstance(reward, Reward):
         raise TypeError(f"reward must implement nb201_env.Reward (__call__ and many), got {reward!r}")
@@ -75,15 +93,24 @@ def make_search_runs(
 
 
 def describe(runs: SearchRuns) -> dict[str, Any]:
-    """Describe the evaluator's signal and cost and the budget, for logs and reports."""
+    """Describe the evaluator's signal and cost, the budget and, for vector rewards, the objectives."""
     clock = runs.clock()
-    return {**runs.evaluator.describe(), "budget": clock.budget, "budget_rule": clock.rule}
+    out = {**runs.evaluator.describe(), "budget": clock.budget, "budget_rule": clock.rule}
+    if isinstance(runs.reward, VectorReward):
+        out.update(objectives=list(runs.reward.objectives), objective_units=list(runs.reward.units))
+    return out
 
 
 class SearchEnv(gym.Env):
-    """Base of the single environments: one instance is one search run (:class:`SearchRuns` with n = 1)."""
+    """Base of the single environments: one instance is one search run (:class:`SearchRuns` with n = 1).
+
+    With a vector reward the env has MO-Gymnasium's ``reward_space``, ``objectives`` names its entries, and
+    each evaluation's ``info`` holds the run's Pareto front (:class:`~nb201_env.objectives.ParetoTracker`).
+    """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    default_objectives: ClassVar[tuple[str, ...] | None] = None
+    """Objectives rewarded when neither ``objectives=`` nor ``reward=`` is given (the multi-objective envs)."""
 
     def __init__(
         self,
@@ -92,15 +119,35 @@ class SearchEnv(gym.Env):
         config: EnvConfig | None = None,
         benchmark: Benchmark | None = None,
         evaluator: Evaluator | None = None,
-        reward: Reward | None = None,
+        reward: Reward | VectorReward | None = None,
+        objectives: Any = None,
         **kwargs: Any,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"unknown render_mode {render_mode!r}; valid modes are: {self.metadata['render_modes']}")
+        if self.default_objectives is not None:  # a multi-objective env: its reward is a vector
+            if reward is None and objectives is None:
+                objectives = self.default_objectives
+            elif reward is not None and not isinstance(reward, VectorReward):
+                raise ValueError(
+                    f"{type(self).__name__} rewards a vector of objectives: pass objectives=... or a vector reward "
+                    f"(nb201_env.objectives.ObjectivesReward); reward={type(reward).__name__}(...) is not a "
+                    "VectorReward (a scalar reward such as CostPenaltyReward belongs to NASBench201-v0 and "
+                    "NASBench201-OneShot-v0)"
+                )
         self.config = make_config(config, evaluator, kwargs)
-        self.runs = make_search_runs(1, self.config, benchmark, evaluator, reward, keep_trajectories=True)
+        self.runs = make_search_runs(
+            1, self.config, benchmark, evaluator, reward, objectives=objectives, keep_trajectories=True
+        )
         self.render_mode = render_mode
         self._last_info: dict[str, Any] = {}
+        vector = self.runs.reward if isinstance(self.runs.reward, VectorReward) else None
+        self.objectives: tuple[str, ...] | None = None if vector is None else vector.objectives
+        self._tracker = None if vector is None else ParetoTracker(vector)
+        # the Pareto front of the search run's full-fidelity evaluations (vector rewards only)
+        self.front: ParetoFront | None = None if self._tracker is None else self._tracker.front
+        if vector is not None:
+            self.reward_space = vector.reward_space
 
     @property
     def clock(self) -> SimulatedClock:
@@ -117,11 +164,15 @@ class SearchEnv(gym.Env):
         super().reset(seed=seed)
         if new_search:
             self.runs.reset()
+            if self._tracker is not None:
+                self._tracker.clear()
         self._last_info = {}
 
-    def _finish(self, arch: int, epoch: int | None = None) -> tuple[float, bool, bool, dict[str, Any]]:
+    def _finish(self, arch: int, epoch: int | None = None) -> tuple[Any, bool, bool, dict[str, Any]]:
         """Evaluate the finished cell ``arch``; return (reward, terminated, truncated, info)."""
         reward, info = self.runs.evaluate_one(0, arch, self.np_random, epoch)
+        if self._tracker is not None:
+            self._tracker.record(info, reward, self.runs.full_epoch)
         self._last_info = info
         return reward, info["evaluated"], info["budget_exhausted"], info
 

@@ -72,7 +72,7 @@ class NASBench201OneShotEnv(SearchEnv):
         self._start(seed, options)
         return self._observation(), {}
 
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+    def step(self, action: Any) -> tuple[np.ndarray, Any, bool, bool, dict[str, Any]]:
         """Evaluate the cell given by the six op ids (and the fidelity index, with ``fidelities``)."""
         fidelities = self.config.fidelities
         epoch = None

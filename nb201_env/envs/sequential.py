@@ -109,7 +109,7 @@ class NASBench201Env(SearchEnv):
             return np.ones(NUM_OPS, dtype=bool)
         return mask_after(prefix_code(self._ops), position)
 
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+    def step(self, action: Any) -> tuple[np.ndarray, Any, bool, bool, dict[str, Any]]:
         """Choose the op of the current edge; evaluate the cell after the sixth choice."""
         position = len(self._ops)
         if position >= NUM_EDGES:
@@ -120,7 +120,7 @@ class NASBench201Env(SearchEnv):
         self._obs[NUM_EDGES] = position + 1
         if position + 1 < NUM_EDGES:
             info = {"action_mask": self.action_masks()} if self.config.action_mask else {}
-            return self._obs.copy(), 0.0, False, False, info
+            return self._obs.copy(), 0.0 if self.front is None else self.runs.no_reward(), False, False, info
         reward, terminated, truncated, info = self._finish(index_of_ops(self._ops))
         if self.config.action_mask:
             info["action_mask"] = np.ones(NUM_OPS, dtype=bool)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from nb201_env.space import NUM_ARCHS, Arch, index_of
-from nb201_env.store.codec import StoreError
+from nb201_env.store.errors import StoreError
 from nb201_env.store.schema import RecordKey, SeedAxis, StatKey
 from nb201_env.store.writer import StoreWriter
 

@@ -35,11 +35,10 @@ from nb201_env.importers.official import (
 from nb201_env.importers.pickle_stream import Arch2InfosStream
 from nb201_env.importers.readahead import ReadAhead, bz2_chunks, bz2_decompress
 from nb201_env.importers.safe_unpickle import safe_loads
-from nb201_env.names import check_choice
 from nb201_env.space import NUM_ARCHS
 from nb201_env.store.destination import check_destination
 from nb201_env.store.writer import StoreWriter
-from nb201_env.validate import check_path
+from nb201_env.validate import check_choice, check_path
 
 log = logging.getLogger(__name__)
 

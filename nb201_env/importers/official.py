@@ -31,10 +31,11 @@ from nb201_env.importers.official_schema import (
     check_meta_archs,
     index_ranges,
 )
-from nb201_env.names import DATASETS, SPLITS_OF, check_choice
+from nb201_env.names import DATASETS, SPLITS_OF
 from nb201_env.space import NUM_ARCHS, arch_str
 from nb201_env.store.schema import RecordKey, SeedAxis, StatKey
 from nb201_env.store.writer import StoreWriter
+from nb201_env.validate import check_choice
 
 __all__ = [
     "NATS_SOURCE",

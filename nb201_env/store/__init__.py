@@ -1,6 +1,6 @@
 """Our on-disk benchmark format: memory-mapped ``.npy`` arrays and a checksummed JSON manifest."""
 
-from nb201_env.store.codec import CorruptStoreError, MissingRecordError, StoreError
+from nb201_env.store.errors import CorruptStoreError, MissingRecordError, MissingValueError, StoreError
 from nb201_env.store.reader import Store
 from nb201_env.store.schema import RecordInfo, RecordKey, SeedAxis, Source, StatInfo, StatKey
 from nb201_env.store.writer import StoreWriter
@@ -8,6 +8,7 @@ from nb201_env.store.writer import StoreWriter
 __all__ = [
     "CorruptStoreError",
     "MissingRecordError",
+    "MissingValueError",
     "RecordInfo",
     "RecordKey",
     "SeedAxis",

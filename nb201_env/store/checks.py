@@ -5,7 +5,8 @@ first member: the SHA-256 of the rest of the file as the writer wrote it) catche
 changed schedule, epochs, seed labels or seed kind, or two records' files swapped. The structural checks
 hold even for a manifest whose seal was recomputed: record and stat keys are unique, every file is a plain
 name inside the store named after its checksum, and each array's declared shape and dtype are those of its
-record's seeds and epochs (the ``.npy`` header is checked against them when the file is read).
+record's seeds and epochs (the ``.npy`` header is checked against them when the file is read). The files'
+checksums are computed here too, for the writer that records them and the reader that checks them.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from pathlib import Path
 from typing import Any, Final
 
 from nb201_env.space import NUM_ARCHS
+from nb201_env.store.errors import ManifestError
 from nb201_env.store.schema import ArrayFile, RecordInfo, StatInfo
 
 SEAL: Final = "manifest_sha256"
@@ -26,10 +29,16 @@ MAX_MANIFEST_BYTES: Final = 64 << 20
 _FILE_NAME: Final = re.compile(r"[0-9a-f]{20}\.npy")
 _SHA256: Final = re.compile(r"[0-9a-f]{64}")
 _ITEMSIZE: Final = {"<f8": 8, "|b1": 1}
+_CHUNK: Final = 1 << 22
 
 
-class ManifestError(ValueError):
-    """A manifest entry is inconsistent (raised while parsing; reported as a corrupt store)."""
+def file_sha256(path: Path) -> str:
+    """Return the SHA-256 of a file, read in chunks: what a file entry records and the reader checks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def sealed_text(doc: dict[str, Any]) -> str:

@@ -16,12 +16,12 @@ from typing import Any
 from nb201_env.space import NUM_ARCHS, all_ops
 from nb201_env.store.checks import (
     MAX_MANIFEST_BYTES,
-    ManifestError,
     check_record,
     check_seal,
     check_stat,
     sealed_text,
 )
+from nb201_env.store.errors import CorruptStoreError, ManifestError, OldFormatError, StoreError
 from nb201_env.store.schema import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -34,23 +34,6 @@ from nb201_env.store.schema import (
     StatInfo,
     StatKey,
 )
-
-
-class StoreError(Exception):
-    """A store cannot be opened or written as asked."""
-
-
-class CorruptStoreError(StoreError):
-    """A store's files do not match its manifest (truncated, altered or missing)."""
-
-
-class OldFormatError(StoreError):
-    """The store was written by an older nb201_env in a format this version only reads to upgrade it."""
-
-
-class MissingRecordError(StoreError, LookupError):
-    """The store holds no record (or stat) under the requested key."""
-
 
 ARCH_ORDER_SHA256 = "83abc799e45cf34e9d2163654668ab998b9a54d01c39e72ca1f71f2cdf356d84"
 """SHA-256 of the 15,625 official arch strings in index order, one per line (checked by the tests)."""

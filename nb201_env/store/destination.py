@@ -17,7 +17,7 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-from nb201_env.store.codec import StoreError
+from nb201_env.store.errors import StoreError
 from nb201_env.store.schema import FORMAT_NAME, MANIFEST
 from nb201_env.validate import check_bool, check_path
 

@@ -9,15 +9,10 @@ from typing import Literal
 
 import numpy as np
 
-from nb201_env.store.codec import (
-    CorruptStoreError,
-    MissingRecordError,
-    StoreError,
-    manifest_from_json,
-    read_manifest_text,
-)
+from nb201_env.store.checks import file_sha256
+from nb201_env.store.codec import manifest_from_json, read_manifest_text
+from nb201_env.store.errors import CorruptStoreError, MissingRecordError, StoreError
 from nb201_env.store.schema import MANIFEST, ArrayFile, Manifest, RecordInfo, RecordKey, StatInfo, StatKey
-from nb201_env.store.writer import file_sha256
 from nb201_env.validate import check_choice, check_path
 
 Verify = Literal["lazy", "full", "size"]

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from nb201_env.names import DATASETS, METRICS, SPLITS_OF, check_choice, check_schedule
+from nb201_env.names import DATASETS, METRICS, SPLITS_OF, check_schedule
+from nb201_env.validate import check_choice
 
 FORMAT_NAME: Final = "nb201_env.store"
 FORMAT_VERSION: Final = 2

@@ -12,17 +12,15 @@ from functools import cached_property
 import numpy as np
 
 from nb201_env.space import NUM_ARCHS
+from nb201_env.store.errors import MissingValueError
 from nb201_env.store.schema import RecordInfo
 from nb201_env.validate import check_epoch
 
 MEAN = "mean"
-SeedPolicy = int | str | np.random.Generator
-"""``"mean"``: mean over the seeds that have a value; an int: that seed; a Generator: one seed drawn
-uniformly from those that have a value (the official ``is_random=True``)."""
-
-
-class MissingValueError(LookupError):
-    """The store holds the record, but not a value for this architecture, epoch or seed."""
+SeedChoice = int | str | np.random.Generator
+"""Which recorded seed one read takes: ``"mean"``, the mean over the seeds that have a value; an int, that seed;
+a Generator, one seed drawn uniformly from those that have a value (the official ``is_random=True``). An
+evaluator's :data:`~nb201_env.evaluators.SeedPolicy` decides which of these each evaluation passes."""
 
 
 class RecordView:
@@ -57,7 +55,7 @@ class RecordView:
             raise ValueError(f"{self.name} has no {wanted}; it holds epochs {held} (0-based)")
         return pos
 
-    def value(self, index: int, epoch: int | None = None, seed: SeedPolicy = MEAN) -> float:
+    def value(self, index: int, epoch: int | None = None, seed: SeedChoice = MEAN) -> float:
         """Return one value; raise :class:`MissingValueError` if the source has none."""
         e = self._last if epoch is None else self._epoch_pos.get(epoch) if type(epoch) is int else None
         if e is None:
@@ -78,7 +76,7 @@ class RecordView:
             raise MissingValueError(self._missing_message(index, epoch, seed))
         return v
 
-    def values(self, indices: np.ndarray, epoch: int | None = None, seed: SeedPolicy = MEAN) -> np.ndarray:
+    def values(self, indices: np.ndarray, epoch: int | None = None, seed: SeedChoice = MEAN) -> np.ndarray:
         """Return values for many architectures at once (NaN where the source has none)."""
         e = self.epoch_position(epoch)
         if self._single:

@@ -9,7 +9,6 @@ succeeds; an existing store there is only replaced when asked, only if it is a s
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import logging
 import os
 import shutil
@@ -20,8 +19,10 @@ from typing import Any
 import numpy as np
 
 from nb201_env.space import NUM_ARCHS
-from nb201_env.store.codec import ARCH_ORDER_SHA256, StoreError, manifest_to_json
+from nb201_env.store.checks import file_sha256
+from nb201_env.store.codec import ARCH_ORDER_SHA256, manifest_to_json
 from nb201_env.store.destination import check_destination, clean_stale_scratch, foreign_entry
+from nb201_env.store.errors import StoreError
 from nb201_env.store.schema import (
     MANIFEST,
     ArrayFile,
@@ -35,16 +36,6 @@ from nb201_env.store.schema import (
 )
 
 log = logging.getLogger(__name__)
-_CHUNK = 1 << 22
-
-
-def file_sha256(path: Path) -> str:
-    """Return the SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class StoreWriter:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.crafted_pickles import PLACES
+from benchmarks.probes.crafted_pickles import PLACES
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,7 +23,7 @@ import json, sys
 from pathlib import Path
 sys.path.insert(0, {helpers!r})
 from importer_helpers import SparseWriter
-from benchmarks import crafted_pickles
+from benchmarks.probes import crafted_pickles
 from nb201_env.importers import nats, nb201_pth
 
 class Writer(SparseWriter):

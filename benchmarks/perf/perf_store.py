@@ -2,7 +2,7 @@
 run: a naive dict-of-dicts built from the CSV tables, and (when ``nats_bench`` is installed) the official
 NATS-Bench API in fast mode on official-layout files.
 
-    python -m benchmarks.perf_store [--official-archs 100]
+    python -m benchmarks.perf.perf_store [--official-archs 100]
 """
 
 from __future__ import annotations

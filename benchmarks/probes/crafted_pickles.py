@@ -3,7 +3,7 @@
 A *body* is the opcodes of one value (no PROTO, no STOP). :func:`place` writes a source in which the
 body takes the place of one official pickle: the NB201 ``.pth`` magic, sys_info, main object (arch 0's
 value) or storage keys; the NATS ``meta`` file, a per-arch file of the directory or the ``.tar``, or
-arch 0's value in the single-file layout. Used by ``benchmarks/probe_hardening.py`` and the tests.
+arch 0's value in the single-file layout. Used by ``benchmarks/probes/probe_hardening.py`` and the tests.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ best round is kept. Everything runs in this process with ``--threads`` torch thr
 adds rows that use both cores: the plain loop with two torch threads, and two single-threaded worker
 processes (wall time only, measured once: it needs two free cores).
 
-    python -m benchmarks.perf_batched [--recipes proxy,nb201] [--archs 16] [--ks 1,4,16,64] [--rounds 2]
+    python -m benchmarks.perf.perf_batched [--recipes proxy,nb201] [--archs 16] [--ks 1,4,16,64] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from collections.abc import Callable
 import numpy as np
 
 from benchmarks.common import table
-from benchmarks.perf_training import baseline_epochs, load_prepared
+from benchmarks.perf.perf_training import baseline_epochs, load_prepared
 from nb201_env.isomorphism import representatives
 from nb201_env.space import Arch
 from nb201_env.training.recipe import Recipe

@@ -127,7 +127,7 @@ def _outside(path: Path, how: str) -> None:
         (path / record["file"]).unlink()
         (path / record["file"]).symlink_to(outside)
         return
-    from nb201_env.store.writer import file_sha256
+    from nb201_env.store.checks import file_sha256
 
     record.update(file=target, sha256=file_sha256(outside), nbytes=outside.stat().st_size)
     _save(path, doc, reseal=True)

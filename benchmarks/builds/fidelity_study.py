@@ -1,6 +1,6 @@
 """Rank fidelity against cost of cheap training recipes, on a fixed stratified sample of architectures.
 
-The sample (``benchmarks/fidelity_sample.csv``, made once with ``sample``) holds 320 architectures drawn
+The sample (``benchmarks/builds/fidelity_sample.csv``, made once with ``sample``) holds 320 architectures drawn
 one per stratum of NB201's 200-epoch CIFAR-10 test accuracy (the 15,625 architectures sorted by it and
 cut into equal strata), so it weighs the space as a Spearman over all 15,625 does. Each recipe trains the
 isomorphism-class representative of every sampled architecture with seed 777 exactly as ``nb201
@@ -10,12 +10,12 @@ final validation accuracy with NB201's 200-epoch test accuracy (over all the rec
 screening subsample, every third architecture, on which all recipes compare like for like), the mean NB201
 accuracy of the recipe's top 5% of the sample, and the measured cost (CPU seconds per class and the hours
 a 6,466-class build takes with two workers), writes
-``benchmarks/fidelity_results.csv`` and plots ``docs/fidelity_vs_cost.png``.
+``benchmarks/builds/fidelity_results.csv`` and plots ``docs/fidelity_vs_cost.png``.
 
-    python -m benchmarks.fidelity_study sample
-    python -m benchmarks.fidelity_study run --recipes r8c16e3,r16c8e4 --root /tmp/cifar10-jpg
-    python -m benchmarks.fidelity_study costs --recipes r8c16e3,r16c8e3 --root /tmp/cifar10-jpg  # alternating
-    python -m benchmarks.fidelity_study report --min-archs 100  # after xz -dk benchmarks/builds/fidelity.sqlite.xz
+    python -m benchmarks.builds.fidelity_study sample
+    python -m benchmarks.builds.fidelity_study run --recipes r8c16e3,r16c8e4 --root /tmp/cifar10-jpg
+    python -m benchmarks.builds.fidelity_study costs --recipes r8c16e3,r16c8e3 --root /tmp/cifar10-jpg  # alternating
+    python -m benchmarks.builds.fidelity_study report --min-archs 100  # after: xz -dk benchmarks/builds/*.xz
 """
 
 from __future__ import annotations
@@ -27,15 +27,14 @@ import time
 
 import numpy as np
 
-from benchmarks.common import REPO, shared_root, table
-from benchmarks.rank_fidelity import read_column, spearman
+from benchmarks.common import REPO, read_column, shared_root, spearman, table
 from nb201_env import complexity
 from nb201_env.isomorphism import representative_of
 from nb201_env.training.recipe import Recipe
 from nb201_env.training.table import PROXY_RECIPE
 
-SAMPLE = REPO / "benchmarks" / "fidelity_sample.csv"
-RESULTS = REPO / "benchmarks" / "fidelity_results.csv"
+SAMPLE = REPO / "benchmarks" / "builds" / "fidelity_sample.csv"
+RESULTS = REPO / "benchmarks" / "builds" / "fidelity_results.csv"
 PLOT = REPO / "docs" / "fidelity_vs_cost.png"
 SEED = 777
 CLASSES = 6466

@@ -8,8 +8,8 @@ recipe, data and thread count; runs alternate so that load from other processes 
 5,000 train / 2,000 validation images, 4 epochs, batch 128) end to end (model build, training, final
 validation), for several execution choices: threads per process, worker processes, float32 vs bf16.
 
-    python -m benchmarks.perf_training throughput [--recipe proxy|nb201] [--threads 1]
-    python -m benchmarks.perf_training proxy [--archs 6]
+    python -m benchmarks.perf.perf_training throughput [--recipe proxy|nb201] [--threads 1]
+    python -m benchmarks.perf.perf_training proxy [--archs 6]
 """
 
 from __future__ import annotations

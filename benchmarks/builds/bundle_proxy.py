@@ -6,7 +6,7 @@ median simulated cost of a search evaluation equals NB201's (``cifar10-valid``, 
 pass); relative costs between architectures stay our own measurements, and budgets such as the NB201
 protocol's 12,000 s keep their meaning (about a hundred evaluations per run).
 
-    python -m benchmarks.bundle_proxy --cache /work/build/proxy.sqlite --data /tmp/nb201_env_cifar10_jpg
+    python -m benchmarks.builds.bundle_proxy --cache /work/build/proxy.sqlite --data /tmp/nb201_env_cifar10_jpg
 """
 
 from __future__ import annotations

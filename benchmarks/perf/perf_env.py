@@ -1,7 +1,7 @@
 """Environment speed: NASBench201-v0 vs a trivial env with the same spaces, the native vector env vs
 Gymnasium's SyncVectorEnv, and stable-baselines3 PPO on both envs -- all measured in one run.
 
-    python benchmarks/perf_env.py [--ppo-steps 16384]
+    python -m benchmarks.perf.perf_env [--ppo-steps 16384]
 """
 
 from __future__ import annotations

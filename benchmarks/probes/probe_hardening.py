@@ -1,6 +1,6 @@
 """Probe every importer and a converted store with crafted inputs: count tried / refused / crashed / wrong answers.
 
-    python -m benchmarks.probe_hardening [--families pickles bombs manifests outputs] [--jobs 2]
+    python -m benchmarks.probes.probe_hardening [--families pickles bombs manifests outputs] [--jobs 2]
 
 Every case runs in its own subprocess (the ``nb201`` command, or this module's ``--answers`` mode), so a
 crash is counted instead of ending the probe. Outcomes:
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import crafted_pickles
+from benchmarks.probes import crafted_pickles
 
 FAMILIES = ("pickles", "bombs", "manifests", "outputs")
 _CLI = [sys.executable, "-m", "nb201_env.cli"]
@@ -56,7 +56,7 @@ class Case:
 
 
 def _answers_digest(path: str) -> str:
-    from benchmarks import crafted_stores
+    from benchmarks.probes import crafted_stores
 
     data = json.dumps(crafted_stores.answers(path), sort_keys=True).encode()
     return hashlib.sha256(data).hexdigest()
@@ -86,8 +86,8 @@ def bomb_cases(root: Path) -> list[Case]:
 
 
 def manifest_cases(root: Path) -> list[Case]:
-    """Every edit of :mod:`benchmarks.crafted_stores`, read back through the public API."""
-    from benchmarks import crafted_stores
+    """Every edit of :mod:`benchmarks.probes.crafted_stores`, read back through the public API."""
+    from benchmarks.probes import crafted_stores
 
     base = crafted_stores.base_store(root / "base.store")
     digest = _answers_digest(str(base))
@@ -96,7 +96,7 @@ def manifest_cases(root: Path) -> list[Case]:
         copy = root / f"edit-{i}" / "s.store"
         shutil.copytree(base, copy)
         edit(copy)
-        argv = [sys.executable, "-m", "benchmarks.probe_hardening", "--answers", str(copy)]
+        argv = [sys.executable, "-m", "benchmarks.probes.probe_hardening", "--answers", str(copy)]
         cases.append(Case("manifests", name, argv, answer=digest))
     return cases
 
@@ -192,7 +192,7 @@ def output_cases(root: Path) -> list[Case]:
     ]
 
 
-_PACKAGE_ROOT = [str(Path(__file__).resolve().parents[1])]
+_PACKAGE_ROOT = [str(Path(__file__).resolve().parents[2])]
 
 
 def run_case(case: Case) -> tuple[str, str]:
@@ -220,7 +220,7 @@ def run_case(case: Case) -> tuple[str, str]:
 
 def answers_main(store: str) -> int:
     """Print the digest of a store's answers, or one error line (exit 2) when it is refused."""
-    from nb201_env.store.codec import StoreError
+    from nb201_env.store.errors import StoreError
 
     try:
         print(_answers_digest(store))

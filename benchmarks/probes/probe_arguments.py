@@ -1,6 +1,6 @@
 """Probe the public API and the CLIs with bad arguments, as a careless user would; count the bad cases (goal: 0).
 
-    python -m benchmarks.probe_arguments [--verbose]
+    python -m benchmarks.probes.probe_arguments [--verbose]
 
 A case is *good* when the call raises a ``ValueError``, ``TypeError``, ``LookupError`` or ``StoreError``
 (for a CLI: exit status 2 and one error line, no traceback) whose message contains every expected piece:

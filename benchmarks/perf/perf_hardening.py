@@ -1,6 +1,6 @@
 """What the hardening costs: the hot paths timed with this checkout and with an older one, in the same run.
 
-    python -m benchmarks.perf_hardening --against OLD_CHECKOUT [--rounds 3]
+    python -m benchmarks.perf.perf_hardening --against OLD_CHECKOUT [--rounds 3]
 
 OLD_CHECKOUT is a tree holding an earlier ``nb201_env`` (e.g. ``git archive <rev> | tar -x -C /tmp/old``).
 Each round times, in a fresh process per checkout (alternating, best of the rounds): opening the public
@@ -95,7 +95,7 @@ def main() -> None:
     parser.add_argument("--against", type=Path, required=True, help="a tree holding an earlier nb201_env")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    here = Path(__file__).resolve().parents[1]
+    here = Path(__file__).resolve().parents[2]
     sample = shared_root() / "nb201" / "nats-tss-sample" / "NATS-tss-v1_0-3ffb9-simple" / "000011.pickle.pbz2"
     convert = "import sys; from nb201_env.importers.shared_figures import build_shared_store as b; "
     convert += "b(sys.argv[1], sys.argv[2])"

@@ -1,6 +1,6 @@
 """Per-run cost of the search agents under the NB201 protocol, as CPU seconds and as a ratio to random search.
 
-    python -m benchmarks.perf_agents [--runs 20] [--store PATH]
+    python -m benchmarks.perf.perf_agents [--runs 20] [--store PATH]
 
 Each agent runs ``--runs`` searches (seeds 0..runs-1, 12,000 simulated seconds, about 100 evaluations)
 through the one-shot env on the public-figures store, in this process; CPU time (``time.process_time``)

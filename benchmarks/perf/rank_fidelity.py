@@ -6,48 +6,22 @@ The architectures are isomorphism-class representatives whose NB201 accuracies a
 through the persistent cache, so a rerun with the same recipe only reprints. For reference the script also
 prints the Spearman correlation of NB201's own 12-epoch validation accuracy for the same architectures.
 
-    python -m benchmarks.rank_fidelity [--archs 10] [--workers 2] [--epochs 4] [--train-subset 5000]
+    python -m benchmarks.perf.rank_fidelity [--archs 10] [--workers 2] [--epochs 4] [--train-subset 5000]
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import shared_root, table
-from benchmarks.perf_training import load_prepared
+from benchmarks.common import read_column, shared_root, spearman, table
+from benchmarks.perf.perf_training import load_prepared
 from nb201_env.isomorphism import representative_of, representatives
 from nb201_env.training.recipe import Recipe
-
-
-def read_column(path: Path, column: str) -> np.ndarray:
-    """Return one CSV column as a float array indexed by ``arch_index``."""
-    values = np.full(15625, np.nan)
-    with open(path, newline="") as handle:
-        for row in csv.DictReader(handle):
-            values[int(row["arch_index"])] = float(row[column])
-    return values
-
-
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Return Spearman's rank correlation (average ranks for ties)."""
-
-    def ranks(x: np.ndarray) -> np.ndarray:
-        order = np.argsort(x, kind="mergesort")
-        r = np.empty(len(x))
-        r[order] = np.arange(len(x), dtype=float)
-        for value in np.unique(x):  # average the ranks of ties
-            tied = x == value
-            r[tied] = r[tied].mean()
-        return r
-
-    ra, rb = ranks(np.asarray(a)), ranks(np.asarray(b))
-    return float(np.corrcoef(ra, rb)[0, 1])
 
 
 def pick_architectures(accuracy: np.ndarray, count: int, floor: float, spread: str) -> list[int]:

@@ -8,7 +8,7 @@
    times ``Arch2InfosStream`` against ``pickle._Unpickler`` (pure Python, same allowlist) on the same bytes
    (best CPU time of ``--repeat`` runs each).
 
-Usage: ``python benchmarks/perf_converters.py [--workdir DIR] [--archs N] [--workers 2] [--stream-archs 200]``
+Usage: ``python -m benchmarks.perf.perf_converters [--workdir DIR] [--archs N] [--workers 2] [--stream-archs 200]``
 """
 
 from __future__ import annotations

@@ -1,0 +1,173 @@
+"""Summaries of a sweep: final test accuracy per agent and dataset (mean +/- std, bootstrap 95% CI of the mean,
+average rank), pairwise Mann-Whitney U tests with Holm's correction, as Markdown and CSV; anytime curves.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.harness.results import LABELS, by_protocol
+from benchmarks.harness.stats import RankSummary, average_ranks, bootstrap_mean_ci, pairwise_tests
+from nb201_env.benchmark import Benchmark
+from nb201_env.names import SEARCH_DATASETS
+
+# NB201 paper (Dong & Yang, ICLR 2020), Table 5: test accuracy (%) of the architecture found by each
+# baseline searching CIFAR-10 validation for 12,000 s, mean +/- std over 500 runs.
+PUBLISHED_NB201: dict[str, dict[str, tuple[float, float]]] = {
+    "rea": {"cifar10": (93.92, 0.30), "cifar100": (71.84, 0.99), "ImageNet16-120": (45.54, 1.03)},
+    "random": {"cifar10": (93.70, 0.36), "cifar100": (71.04, 1.07), "ImageNet16-120": (44.57, 1.25)},
+    "reinforce": {"cifar10": (93.85, 0.37), "cifar100": (71.71, 1.09), "ImageNet16-120": (45.24, 1.18)},
+    "bohb": {"cifar10": (93.61, 0.52)},
+}
+
+
+def _finals(runs: list[dict[str, Any]], dataset: str) -> np.ndarray:
+    return np.array([r["test"][dataset] for r in runs if r["test"].get(dataset) is not None], dtype=float)
+
+
+def rank_summary(agents: dict[str, list[dict[str, Any]]]) -> RankSummary:
+    """Average ranks of the agents of one protocol by test accuracy on the searched dataset, over common runs."""
+    return average_ranks(
+        {agent: {int(r["run"]): r["test"].get(r["dataset"]) for r in runs} for agent, runs in agents.items()}
+    )
+
+
+def summarize(records: list[dict[str, Any]], rng: np.random.Generator | None = None) -> list[dict[str, Any]]:
+    """Return one row per (protocol, agent): runs, average rank, test accuracy per dataset, effort.
+
+    Per dataset: mean, std and the bootstrap 95% CI of the mean (resampled with ``rng``; default seed 0, so
+    a report is reproducible). The rank is the agent's average rank by test accuracy on the searched dataset
+    over the runs that every agent of the protocol completed (``rank_runs``).
+    """
+    rng = rng if rng is not None else np.random.default_rng(0)
+    rows = []
+    for protocol, agents in sorted(by_protocol(records).items()):
+        ranks = rank_summary(agents) if len(agents) > 1 else None
+        for agent, runs in sorted(agents.items()):
+            row: dict[str, Any] = {
+                "protocol": protocol,
+                "agent": agent,
+                "runs": len(runs),
+                "rank": ranks.ranks[agent] if ranks else math.nan,
+                "rank_runs": ranks.runs if ranks else 0,
+                "benchmark": runs[0]["benchmark"],
+                "kind": runs[0].get("benchmark_kind", "recorded"),  # a proxy table is not comparable to the paper
+            }
+            for dataset in SEARCH_DATASETS:
+                values = _finals(runs, dataset)
+                row[f"{dataset}_mean"] = float(values.mean()) if len(values) else math.nan
+                row[f"{dataset}_std"] = float(values.std(ddof=1)) if len(values) > 1 else math.nan
+                row[f"{dataset}_ci_low"], row[f"{dataset}_ci_high"] = bootstrap_mean_ci(values, rng)
+            row["valid_mean"] = float(np.mean([r["best_valid"] for r in runs if r["best_valid"] is not None]))
+            row["evaluations_mean"] = float(np.mean([r["evaluations"] for r in runs]))
+            row["clock_mean"] = float(np.mean([r["clock"] for r in runs]))
+            rows.append(row)
+    return rows
+
+
+def _pm(row: dict[str, Any], dataset: str) -> str:
+    mean, std = row[f"{dataset}_mean"], row[f"{dataset}_std"]
+    if math.isnan(mean):
+        return "n/a"
+    text = f"{mean:.2f} ± {std:.2f}" if not math.isnan(std) else f"{mean:.2f}"
+    low, high = row[f"{dataset}_ci_low"], row[f"{dataset}_ci_high"]
+    return text if math.isnan(low) else f"{text} [{low:.2f}, {high:.2f}]"
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """Format the summary as a Markdown table (with the paper's figures beside the NB201 protocol)."""
+    header = [
+        "protocol",
+        "agent",
+        "runs",
+        "avg rank",
+        *(f"{LABELS[d]} test" for d in SEARCH_DATASETS),
+        "evaluations",
+        "benchmark",
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = []
+        for d in SEARCH_DATASETS:
+            comparable = row["protocol"].split("@")[0] == "nb201" and row["kind"] == "recorded"
+            paper = PUBLISHED_NB201.get(row["agent"], {}).get(d) if comparable else None
+            cells.append(_pm(row, d) + (f" (paper {paper[0]:.2f} ± {paper[1]:.2f})" if paper else ""))
+        rank = "" if math.isnan(row["rank"]) else f"{row['rank']:.2f}"
+        fields = [row["protocol"], row["agent"], str(row["runs"]), rank, *cells]
+        lines.append("| " + " | ".join([*fields, f"{row['evaluations_mean']:.0f}", row["benchmark"]]) + " |")
+    lines.append("")
+    lines.append(
+        "mean ± std [bootstrap 95% CI of the mean]; avg rank: mean rank by test accuracy on the searched dataset "
+        "(1 = best) over the runs every agent of the protocol completed."
+    )
+    return "\n".join(lines)
+
+
+def markdown_tests(records: list[dict[str, Any]], alpha: float = 0.05) -> str:
+    """Format, per protocol, the Friedman test, the critical difference and pairwise Mann-Whitney U tests."""
+    out = []
+    for protocol, agents in sorted(by_protocol(records).items()):
+        if len(agents) < 2:
+            continue
+        dataset = next(iter(agents.values()))[0]["dataset"]
+        ranks = rank_summary(agents)
+        friedman = "n/a" if math.isnan(ranks.friedman_p) else f"{ranks.friedman_p:.2g}"
+        out += [
+            f"### {protocol}: {LABELS[dataset]} test accuracy",
+            "",
+            f"Friedman p = {friedman} over {ranks.runs} common runs; Nemenyi critical difference of average "
+            f"ranks {ranks.critical_difference:.2f} (alpha 0.05).",
+            "",
+            "| agent A | agent B | mean A - B | A12 | p | p (Holm) | significant |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for t in pairwise_tests({agent: _finals(runs, dataset) for agent, runs in agents.items()}):
+            verdict = ("A better" if t.mean_difference > 0 else "B better") if t.p_holm < alpha else "no"
+            out.append(
+                f"| {t.first} | {t.second} | {t.mean_difference:+.3f} | {t.a12:.2f} | {t.p_value:.2g} "
+                f"| {t.p_holm:.2g} | {verdict} |"
+            )
+        out.append("")
+    if out:
+        out.append(
+            "Two-sided Mann-Whitney U on final test accuracy, Holm-corrected over the pairs of each protocol; "
+            "A12 = probability that a run of A beats a run of B."
+        )
+    return "\n".join(out)
+
+
+def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
+    """Write the summary rows as CSV."""
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def anytime_curves(
+    records: list[dict[str, Any]], bench: Benchmark, grid: np.ndarray, dataset: str, schedule: int | None = None
+) -> np.ndarray:
+    """Return ``(runs, len(grid))``: test accuracy of each run's incumbent (best validation so far) over time.
+
+    ``schedule=None`` takes the store's reported test figure (200 epochs for NB201, the proxy's own schedule
+    for a proxy table), the same figure the harness records as each run's final test accuracy.
+    """
+    out = np.full((len(records), len(grid)), np.nan)
+    for i, r in enumerate(records):
+        traj = r["trajectory"]
+        if not traj["arch"]:
+            continue
+        valid = np.asarray(traj["valid"], dtype=float)
+        archs = np.asarray(traj["arch"], dtype=np.int64)
+        running = np.maximum.accumulate(valid)
+        improved = np.r_[True, running[1:] > running[:-1]]  # the first evaluation reaching a new best
+        best_pos = np.maximum.accumulate(np.where(improved, np.arange(len(valid)), 0))
+        incumbent_test = bench.test_accuracy_many(archs[best_pos], dataset, schedule=schedule)
+        k = np.searchsorted(np.asarray(traj["time"]), grid, side="right") - 1
+        out[i] = np.where(k >= 0, incumbent_test[np.maximum(k, 0)], np.nan)
+    return out
