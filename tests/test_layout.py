@@ -23,6 +23,7 @@ HARNESS_LAYERS = {
     "stats": 0,
     # one run
     "simulation": 1,
+    "supernet_runs": 1,
     "tasks": 1,
     "sweep": 2,
     # reports

@@ -16,6 +16,9 @@ class AgentSpec:
     module: str
     args: dict[str, Any] = field(default_factory=dict)
     searcher: str | None = None
+    weight_sharing: bool = False
+    """The agent trains a supernet for real (its module says ``WEIGHT_SHARING = True``) instead of querying the
+    env; known without importing it (it needs torch)."""
 
     def load(self) -> ModuleType:
         return importlib.import_module(self.module)
@@ -45,6 +48,13 @@ AGENTS: dict[str, AgentSpec] = {
     "a2c": AgentSpec("agents.sb3_agents", {"algo": "a2c"}),
     "dqn": AgentSpec("agents.sb3_agents", {"algo": "dqn"}),
     "maskable_ppo": AgentSpec("agents.sb3_agents", {"algo": "maskable_ppo"}),
+    # weight-sharing: one supernet trained for real, the derived cell looked up (benchmarks.harness.supernet_runs)
+    "rsps": AgentSpec("agents.rsps", weight_sharing=True),
+    "darts_v1": AgentSpec("agents.darts_v1", weight_sharing=True),
+    "darts_v2": AgentSpec("agents.darts_v2", weight_sharing=True),
+    "gdas": AgentSpec("agents.gdas", weight_sharing=True),
+    "setn": AgentSpec("agents.setn", weight_sharing=True),
+    "enas": AgentSpec("agents.enas", weight_sharing=True),
 }
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from benchmarks.harness.registry import get_agent
 from benchmarks.harness.results import ResultsWriter, iter_pending, read_results
+from benchmarks.harness.supernet_runs import SupernetSetup, protocol_name
 from benchmarks.harness.tasks import Task, init_worker, run_task
 from nb201_env.benchmark import Benchmark
 from nb201_env.objectives import check_objectives
@@ -47,13 +48,16 @@ def sweep(
     progress: bool = True,
     objectives: list[str] | None = None,
     cluster_workers: list[int] | None = None,
+    supernet: SupernetSetup | None = None,
 ) -> list[dict[str, Any]]:
     """Run every (agent, protocol, run) not yet in ``out``; return all records of the file.
 
     With ``objectives``, multi-objective agents search them, and each protocol is renamed
     ``<protocol>+<cost>+...`` so that sweeps over different objectives never mix in one file. With
     ``cluster_workers``, every run is an asynchronous simulation of that many workers
-    (:mod:`benchmarks.harness.simulation`), the protocol named ``<protocol>/<k>w``.
+    (:mod:`benchmarks.harness.simulation`), the protocol named ``<protocol>/<k>w``. Weight-sharing agents run
+    real searches as ``supernet`` says (default :class:`SupernetSetup`: proxy scale, the shared CIFAR-10), each
+    protocol named ``<protocol>@<scale>``.
     """
     for name in agents:
         spec = get_agent(name)
@@ -73,11 +77,23 @@ def sweep(
                 raise ValueError(f"cluster workers must be ints >= 1, got {k!r}")
         simulated = {f"{p.name}/{k}w": k for p in protocols for k in cluster_workers}
         protocols = [replace(p, name=f"{p.name}/{k}w") for p in protocols for k in cluster_workers]
-    wanted = [(a, p.name, r) for p in protocols for a in agents for r in range(runs)]
+    sharing = [a for a in agents if get_agent(a).weight_sharing]
+    setup = (supernet or SupernetSetup()) if sharing else None
     by_name = {p.name: p for p in protocols}
-    pending = [
-        Task(a, by_name[p], r, seed0 + r, goals, simulated[p]) for a, p, r in iter_pending(wanted, read_results(out))
+    renamed = {}  # the weight-sharing runs of each protocol: <protocol>@<scale>
+    if setup is not None:
+        renamed = {p.name: replace(p, name=protocol_name(p.name, setup)) for p in protocols}
+        by_name.update({q.name: q for q in renamed.values()})
+    wanted = [
+        (a, renamed[p.name].name if a in sharing else p.name, r) for p in protocols for a in agents for r in range(runs)
     ]
+    pending = [
+        Task(a, by_name[p], r, seed0 + r, goals, simulated.get(p), setup if a in sharing else None)
+        for a, p, r in iter_pending(wanted, read_results(out))
+    ]
+    if setup is not None and any(t.supernet is not None for t in pending):
+        setup = setup.resolved()  # extract the data once, here, before any worker starts
+        pending = [replace(t, supernet=setup) if t.supernet is not None else t for t in pending]
     workers = workers or os.cpu_count() or 1
     if pending:
         log.info(
