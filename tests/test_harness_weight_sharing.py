@@ -97,6 +97,17 @@ def test_weight_sharing_sweep_records_each_epochs_derived_cell_in_wall_seconds(
     assert (folder / "anytime_nb201_tiny.png").stat().st_size > 0 and (folder / "anytime_nb201.png").is_file()
 
 
+def test_an_epoch_override_names_its_runs_apart() -> None:
+    from benchmarks.harness.supernet_runs import protocol_name
+
+    assert protocol_name("nb201", SupernetSetup("proxy")) == "nb201@proxy"
+    longer = SupernetSetup("proxy", epochs=50)
+    assert protocol_name("nb201", longer) == "nb201@proxy-e50"
+    assert longer.size.epochs_for(50) == longer.size.epochs_for(250) == 50 and longer.size.channels == 8
+    with pytest.raises(ValueError, match="epochs must be a positive int, got 0"):
+        SupernetSetup("proxy", epochs=0)
+
+
 def test_bad_scale_device_and_missing_data_are_named(public_store, tmp_path) -> None:
     with pytest.raises(ValueError, match="unknown scale 'huge'; valid scales are full, proxy, tiny"):
         SupernetSetup("huge")

@@ -63,12 +63,13 @@ def main(argv: list[str] | None = None) -> None:
     ws.add_argument("--data-cache", help="keep decoded images here (default: beside the extracted tarball)")
     ws.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:<i>")
     ws.add_argument("--threads", type=int, default=1, help="torch threads per worker process")
+    ws.add_argument("--epochs", type=int, help="override the scale's epochs (runs named <protocol>@<scale>-e<N>)")
     args = parser.parse_args(argv)
     for name, value, low in (("--runs", args.runs, 1), ("--workers", args.workers, 0), ("--seed0", args.seed0, 0)):
         if value < low:
             parser.error(f"{name} must be an int >= {low}, got {value}")
     try:
-        supernet = SupernetSetup(args.scale, args.data, args.data_cache, args.device, args.threads)
+        supernet = SupernetSetup(args.scale, args.data, args.data_cache, args.device, args.threads, args.epochs)
     except ValueError as exc:
         parser.error(str(exc))
     for budget in args.budgets or []:

@@ -150,8 +150,9 @@ def markdown_tests(records: list[dict[str, Any]], alpha: float = 0.05) -> str:
 
 
 def drift_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Return one row per (protocol, agent) of weight-sharing runs: epochs, seconds per epoch, the mean share of
-    ``skip_connect`` in the derived cells at five points of the search, and the final cells."""
+    """Return one row per (protocol, agent) of weight-sharing runs: epochs, wall and CPU seconds per epoch (the
+    search process's CPU time: on a shared machine the wall clock also counts other processes), the mean share
+    of ``skip_connect`` in the derived cells at five points of the search, and the final cells."""
     rows = []
     for protocol, agents in sorted(by_protocol(records).items()):
         for agent, runs in sorted(agents.items()):
@@ -167,6 +168,9 @@ def drift_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "runs": len(runs),
                     "epochs": epochs,
                     "seconds_per_epoch": float(np.mean([r.get("seconds_per_epoch") or math.nan for r in runs])),
+                    "cpu_seconds_per_epoch": float(
+                        np.mean([np.mean(r["settings"]["per_epoch"]["cpu_seconds"]) for r in runs])
+                    ),
                     "skip_share": {p + 1: float(np.mean([x[p] for x in shares])) for p in points},
                     "final_cells": [int(r["best_arch"]) for r in runs],
                 }
@@ -182,14 +186,15 @@ def markdown_drift(records: list[dict[str, Any]]) -> str:
         cells = ", ".join(str(c) for c in row["final_cells"])
         lines.append(
             f"| {row['protocol']} | {row['agent']} | {row['runs']} | {row['epochs']} | "
-            f"{row['seconds_per_epoch']:.1f} | {shares} | {cells} |"
+            f"{row['seconds_per_epoch']:.1f} | {row['cpu_seconds_per_epoch']:.1f} | {shares} | {cells} |"
         )
     if not lines:
         return ""
     header = (
-        "| protocol | agent | runs | epochs | s / epoch | skip_connect share (epoch: mean over runs) | final cells |"
+        "| protocol | agent | runs | epochs | wall s / epoch | CPU s / epoch "
+        "| skip_connect share (epoch: mean over runs) | final cells |"
     )
-    return "\n".join([header, "|---|---|---|---|---|---|---|", *lines])
+    return "\n".join([header, "|---|---|---|---|---|---|---|---|", *lines])
 
 
 def write_csv(rows: list[dict[str, Any]], path: Path) -> None:

@@ -12,17 +12,18 @@ the three datasets, all looked up in the benchmark after the search.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from agents.common import SearchResult
-from agents.weight_sharing import get_scale, load_search_data
+from agents.weight_sharing import Scale, get_scale, load_search_data
 from benchmarks.common import cifar_root
 from nb201_env.benchmark import Benchmark
 from nb201_env.names import SEARCH_DATASETS
 from nb201_env.space import NUM_EDGES, SKIP, all_ops
 from nb201_env.training.runtime import Runtime
+from nb201_env.validate import check_int
 
 log = logging.getLogger("benchmarks.harness")
 
@@ -38,6 +39,8 @@ class SupernetSetup:
         data_cache: where decoded images are kept (``None``: beside the extracted tarball, under the temp dir).
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:<i>"``.
         threads: torch threads per worker process (1: the fastest for these small networks on a CPU).
+        epochs: every method's epochs, overriding the scale's (``None``: the scale's; the runs are then named
+            ``<protocol>@<scale>-e<epochs>``).
     """
 
     scale: str = "proxy"
@@ -45,22 +48,31 @@ class SupernetSetup:
     data_cache: str | None = None
     device: str = "auto"
     threads: int | None = 1
+    epochs: int | None = None
 
     def __post_init__(self) -> None:
         get_scale(self.scale)  # raises naming the scales
         Runtime(device=self.device, threads=self.threads)  # raises naming the devices
+        check_int("epochs", self.epochs, low=1, allow_none=True)
+
+    @property
+    def size(self) -> Scale:
+        """The scale, with the epochs overridden if asked."""
+        scale = get_scale(self.scale)
+        return scale if self.epochs is None else replace(scale, epochs=self.epochs)
 
     def resolved(self) -> SupernetSetup:
         """Return the setup with the data folder and cache made concrete (extracting the tarball if needed)."""
         folder, cache = cifar_root(self.data)
         if not Path(folder).is_dir():
             raise FileNotFoundError(f"CIFAR-10 folder {folder} does not exist (--data)")
-        return SupernetSetup(self.scale, str(folder), self.data_cache or str(cache), self.device, self.threads)
+        return replace(self, data=str(folder), data_cache=self.data_cache or str(cache))
 
 
 def protocol_name(protocol: str, setup: SupernetSetup) -> str:
-    """Return the name of a weight-sharing run of ``protocol`` at the setup's scale (``nb201@proxy``)."""
-    return f"{protocol}@{setup.scale}"
+    """Return the name of a weight-sharing run of ``protocol`` at the setup's scale (``nb201@proxy``, or
+    ``nb201@proxy-e50`` with the epochs overridden)."""
+    return f"{protocol}@{setup.scale}" + (f"-e{setup.epochs}" if setup.epochs is not None else "")
 
 
 _DATA: dict[SupernetSetup, Any] = {}
@@ -68,7 +80,7 @@ _DATA: dict[SupernetSetup, Any] = {}
 
 def run_supernet(module: Any, args: Any, seed: int, setup: SupernetSetup) -> SearchResult:
     """Run one weight-sharing search of ``module`` at the setup's scale (the data is loaded once per process)."""
-    scale = get_scale(setup.scale)
+    scale = setup.size
     runtime = Runtime(device=setup.device, threads=setup.threads)
     data = _DATA.get(setup)
     if data is None:
@@ -79,6 +91,8 @@ def run_supernet(module: Any, args: Any, seed: int, setup: SupernetSetup) -> Sea
         log.info("weight-sharing data: %s", data.describe())
     result = module.search(data, scale.apply(args), seed, runtime)
     result.settings["scale"] = setup.scale
+    if setup.epochs is not None:
+        result.settings["epochs_override"] = setup.epochs
     return result
 
 
