@@ -62,11 +62,17 @@ class SupernetSetup:
         return scale if self.epochs is None else replace(scale, epochs=self.epochs)
 
     def resolved(self) -> SupernetSetup:
-        """Return the setup with the data folder and cache made concrete (extracting the tarball if needed)."""
+        """Return the setup with the data folder and cache made concrete: the tarball extracted and the images
+        decoded into the cache if needed, here, once (worker processes decoding at the same time would race on
+        the cache's files)."""
+        from nb201_env.training.splits import load_splits
+
         folder, cache = cifar_root(self.data)
         if not Path(folder).is_dir():
             raise FileNotFoundError(f"CIFAR-10 folder {folder} does not exist (--data)")
-        return replace(self, data=str(folder), data_cache=self.data_cache or str(cache))
+        setup = replace(self, data=str(folder), data_cache=self.data_cache or str(cache))
+        load_splits("cifar10-valid", folder, cache_dir=setup.data_cache)
+        return setup
 
 
 def protocol_name(protocol: str, setup: SupernetSetup) -> str:
