@@ -26,7 +26,8 @@ def test_training_returns_full_curves_timings_and_costs(tiny_splits, tiny_recipe
     assert result.train_loss[-1] < result.train_loss[0]  # it learns something
     assert len(result.train_seconds) == len(result.eval_seconds) == epochs and min(result.train_seconds) > 0
     assert result.accuracy == result.valid_accuracy[-1]
-    assert result.cost == pytest.approx(sum(result.train_seconds) + result.eval_seconds[-1])
+    assert result.cost == pytest.approx(sum(result.train_cpu_seconds) + result.eval_cpu_seconds[-1])  # CPU s on a CPU
+    assert len(result.train_cpu_seconds) == len(result.eval_cpu_seconds) == epochs and result.test_cpu_seconds > 0
     assert result.test_accuracy is not None and 0 <= result.test_accuracy <= 100 and result.test_seconds > 0
     assert result.params == complexity.param_count(1, 10, 4, 1)
     assert result.flops == complexity.flop_count(1, 10, 16, 4, 1)
