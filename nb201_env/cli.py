@@ -99,6 +99,7 @@ def _cmd_build_table(args: argparse.Namespace) -> int:
         archs_per_step=args.archs_per_step,
         stacking=args.stacking,
         retrain_contended=args.retrain_contended,
+        progress=True,
     )
     update, close = _progress("build-table")
     try:

@@ -29,10 +29,13 @@ log = logging.getLogger(__name__)
 _worker: dict[str, Any] = {}  # the data, recipe and runtime of this worker process
 
 
-def _init_worker(splits: Splits, recipe: Recipe, runtime: Runtime, devices: Any) -> None:
+def _init_worker(splits: Splits, recipe: Recipe, runtime: Runtime, devices: Any, log_level: int | None = None) -> None:
     from nb201_env.parent_watch import exit_with_parent
 
     exit_with_parent()  # a parent killed by SIGKILL must not leave trained-data-holding workers behind
+    if log_level is not None:  # a spawned process starts without the parent's logging: its epoch lines go to stderr
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+        logging.getLogger("nb201_env").setLevel(log_level)
     device = devices.get() if devices is not None else runtime.device  # one GPU per worker
     _worker.update(splits=splits, recipe=recipe, runtime=replace(runtime, device=device))
 
@@ -141,7 +144,7 @@ class ProcessPoolBackend:
             workers,
             mp_context=context,
             initializer=_init_worker,
-            initargs=(splits, recipe, runtime, queue),
+            initargs=(splits, recipe, runtime, queue, logging.getLogger("nb201_env").getEffectiveLevel()),
         )
         self._bound = bound
         return self._pool

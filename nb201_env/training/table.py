@@ -66,7 +66,9 @@ class TableConfig:
         stacking: how those are computed: ``"auto"``, ``"grouped"`` or ``"per-arch"`` (see ``Runtime``).
         retrain_contended: train again every cached run whose wall time exceeds its CPU time by more than this
             factor (e.g. 1.1): other jobs shared its core, so its recorded times, which become the simulated
-            costs, are inflated. ``None`` keeps every cached run.
+            costs, are inflated. A new run replaces the cached one only if its core was freer. ``None`` keeps every
+            cached run.
+        progress: show each run's epochs as a progress bar (with one worker; workers log them at INFO).
     """
 
     root: str | os.PathLike[str]
@@ -85,6 +87,7 @@ class TableConfig:
     archs_per_step: int = 1
     stacking: Stacking = "auto"
     retrain_contended: float | None = None
+    progress: bool = False
 
     def __post_init__(self) -> None:
         check_choice("table dataset", self.dataset, tuple(TABLE_DATASETS))
@@ -148,6 +151,8 @@ def train_classes(
         cache=config.cache,
         runtime=config.runtime(),
         data_cache_dir=config.data_cache_dir,
+        seconds="wall",  # a table stores the wall seconds of a single-threaded worker (see wall_to_cpu)
+        progress=config.progress,
     )
     order = build_order(config.limit).tolist()
     backend = ProcessPoolBackend(workers=config.workers, threads_per_worker=1) if config.workers > 1 else None
