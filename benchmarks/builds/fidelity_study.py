@@ -148,7 +148,7 @@ def measure(cache: str, min_archs: int) -> list[dict[str, object]]:
     rows = []
     with ResultCache(cache) as runs:
         keys: dict[str, tuple[object, int]] = {}  # per recipe, the key holding most of its runs (one after migration)
-        for key, count in runs.keys():
+        for key, count in runs.run_keys():
             if key.dataset == "cifar10-valid" and count > keys.get(key.recipe_hash, (None, 0))[1]:
                 keys[key.recipe_hash] = (key, count)
         for name, recipe in RECIPES.items():

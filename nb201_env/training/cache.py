@@ -245,7 +245,7 @@ class ResultCache:
             ).fetchall()
         return [tuple(row) for row in rows]  # type: ignore[misc]
 
-    def keys(self) -> list[tuple[RunKey, int]]:
+    def run_keys(self) -> list[tuple[RunKey, int]]:
         """Return every key holding runs, with its run count (for reports and tools)."""
         with self._db() as db:
             rows = db.execute(

@@ -82,6 +82,6 @@ def tiny_splits(cifar_jpg: Path, tiny_recipe):
 
 def only_key(cache):
     """Return the one key a cache holds runs under (tests that build a cache through a table or a pool)."""
-    keys = cache.keys()
+    keys = cache.run_keys()
     assert len(keys) == 1, f"expected runs under one key, found {keys}"
     return keys[0][0]

@@ -52,7 +52,7 @@ def test_a_run_is_never_served_for_another_split_or_other_data(cifar_jpg, tiny_r
         evaluator.evaluate(7, np.random.default_rng(0))
     assert trained == [7, 7]
     with ResultCache(cache) as runs:
-        assert runs.count() == 3 and len(runs.keys()) == 3
+        assert runs.count() == 3 and len(runs.run_keys()) == 3
 
 
 def test_threads_and_scored_epochs_are_part_of_the_key_and_nothing_reads_back_nan(

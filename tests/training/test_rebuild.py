@@ -9,12 +9,12 @@ import pytest
 
 pytest.importorskip("torch", reason="needs the [train] extra (pip install nb201-env[train])")
 
-from conftest import shared_dataset
-from shared_data import REPO
-
 from nb201_env.benchmark import Benchmark
 from nb201_env.training.migrate import migrate_cache
 from nb201_env.training.table import TableConfig, build_table
+
+from conftest import shared_dataset
+from shared_data import REPO
 
 
 @pytest.mark.slow
