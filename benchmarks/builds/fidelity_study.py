@@ -15,7 +15,7 @@ a 6,466-class build takes with two workers), writes
     python -m benchmarks.builds.fidelity_study sample
     python -m benchmarks.builds.fidelity_study run --recipes r8c16e3,r16c8e4 --root /tmp/cifar10-jpg
     python -m benchmarks.builds.fidelity_study costs --recipes r8c16e3,r16c8e3 --root /tmp/cifar10-jpg  # alternating
-    python -m benchmarks.builds.fidelity_study report --min-archs 100  # after: xz -dk benchmarks/builds/*.xz
+    python -m benchmarks.builds.fidelity_study report --min-archs 100  # after xz -dk + migrate-cache
 """
 
 from __future__ import annotations
@@ -246,7 +246,9 @@ def main() -> None:
     parser.add_argument("what", choices=("sample", "run", "report", "costs"))
     parser.add_argument("--recipes", default=",".join(RECIPES), help=f"comma-separated, of {list(RECIPES)}")
     parser.add_argument(
-        "--cache", default=str(REPO / "benchmarks" / "builds" / "fidelity.sqlite"), help="(xz -dk its snapshot first)"
+        "--cache",
+        default=str(REPO / "benchmarks" / "builds" / "fidelity.sqlite"),
+        help="(xz -dk its snapshot and nb201 migrate-cache it first)",
     )
     parser.add_argument("--root", help="run: the CIFAR-10 image folder (train/<class>/*.jpg and test/)")
     parser.add_argument("--data-cache", help="run: keep decoded images here")
