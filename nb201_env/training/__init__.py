@@ -48,7 +48,7 @@ _EXPORTS = {
     "migrate_cache": "migrate",
     "Job": "jobs",
     "Backend": "jobs",
-    "TrainingConfig": "evaluator",
+    "TrainingConfig": "config",
     "TrainingEvaluator": "evaluator",
     "ProcessPoolBackend": "parallel",
     "RayBackend": "ray_backend",
@@ -94,10 +94,11 @@ if TYPE_CHECKING:
     from nb201_env.training.batched_trainer import train_many
     from nb201_env.training.batches import minibatch
     from nb201_env.training.cache import CacheError, ResultCache
+    from nb201_env.training.config import TrainingConfig
     from nb201_env.training.data import DatasetError, ImageSet, download_cifar, load_cifar_python, load_imagenet16
     from nb201_env.training.datacache import DecodedCache
     from nb201_env.training.dataset import load_image_folder, load_image_set, locate
-    from nb201_env.training.evaluator import TrainingConfig, TrainingEvaluator
+    from nb201_env.training.evaluator import TrainingEvaluator
     from nb201_env.training.jobs import Backend, Job
     from nb201_env.training.migrate import migrate_cache
     from nb201_env.training.network import NB201Network, count_parameters

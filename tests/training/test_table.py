@@ -14,7 +14,8 @@ from nb201_env.benchmark import Benchmark
 from nb201_env.isomorphism import class_ids, members_of
 from nb201_env.store import StoreError
 from nb201_env.training.cache import ResultCache
-from nb201_env.training.table import TableConfig, build_order, build_table, wall_to_cpu
+from nb201_env.training.contention import wall_to_cpu
+from nb201_env.training.table import TableConfig, build_order, build_table
 
 
 def _config(cifar_jpg, tiny_recipe, tmp_path, **kw):

@@ -35,6 +35,12 @@ def test_training_returns_full_curves_timings_and_costs(tiny_splits, tiny_recipe
     assert result.info["train_images"] == 300 and result.info["valid_images"] == 300
 
 
+def test_a_run_uses_one_thread_unless_told_otherwise(tiny_splits, tiny_recipe):
+    # torch's own default is one thread per core: on a shared machine that multiplied the cost by 10
+    assert train(1, tiny_splits, tiny_recipe, seed=0, runtime=Runtime(device="cpu")).info["threads"] == 1
+    assert train(1, tiny_splits, tiny_recipe, seed=0, runtime=Runtime(device="cpu", threads=2)).info["threads"] == 2
+
+
 def test_same_seed_same_bits_other_seed_other_run(tiny_splits, tiny_recipe):
     runtime = Runtime(device="cpu", threads=1, deterministic=True)
     a = train(6111, tiny_splits, tiny_recipe, seed=0, runtime=runtime)

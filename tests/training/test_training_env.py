@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from gymnasium.envs.registration import EnvSpec
 
-import nb201_env  # noqa: F401
+import nb201_env
 from nb201_env.training.data import DatasetError
 from nb201_env.training.env import ENV_ARGS, make_training_env
 from nb201_env.training.recipe import Recipe
@@ -129,3 +129,20 @@ def test_gymnasiums_env_checker_passes(cifar_jpg, tiny_recipe, tmp_path):
     env = _make(cifar_jpg, tiny_recipe, tmp_path)
     check_env(env.unwrapped, skip_render_check=True)
     assert np.isfinite(env.unwrapped.clock.elapsed)
+
+
+def test_the_training_names_come_from_the_package():
+    from nb201_env.training.evaluator import TrainingConfig
+    from nb201_env.training.runtime import Runtime
+
+    assert nb201_env.Runtime is Runtime and nb201_env.TrainingConfig is TrainingConfig and nb201_env.Recipe is Recipe
+    assert "Runtime" in dir(nb201_env)
+
+
+def test_the_env_takes_the_data_options(cifar_jpg, tiny_recipe, tmp_path):
+    env = _make(cifar_jpg, tiny_recipe, tmp_path, data_cache_dir=str(tmp_path / "decoded"), split_seed=3)
+    _episode(env)
+    assert (tmp_path / "decoded" / "index").is_dir()
+    assert env.unwrapped.describe()["split"].endswith(
+        "seeded class-stratified halves (seed 3); official cifar-split.txt not used"
+    )
