@@ -281,7 +281,8 @@ def train_jobs(
     flags = {job.test for job in jobs}
     if len(flags) != 1:
         raise ValueError(f"jobs trained together must share one test flag, got {sorted(map(str, flags))}")
-    if len(jobs) == 1:
+    grouped = runtime.archs_per_step > 1 and runtime.stacking_on(runtime.resolve_device()) == "grouped"
+    if len(jobs) == 1 and not grouped:  # a grouped runtime keeps its kernels (and its cache key) for a lone job too
         rep, seed, test = jobs[0]
         return [trainer.train(rep, splits, recipe, seed, runtime, test=test, on_epoch=on_epoch).to_dict()]
     indices, seeds = [job.representative for job in jobs], [job.seed for job in jobs]

@@ -65,7 +65,7 @@ class TrainingConfig:
     def __post_init__(self) -> None:
         check_choice("dataset", self.dataset, DATASETS)
         check_choice("seed policy", self.seed_policy, TRAINING_SEED_POLICIES)
-        check_choice("seconds", self.seconds, SECONDS)
+        check_choice("clock", self.seconds, SECONDS)
         object.__setattr__(self, "recipe", Recipe.coerce(self.recipe))
         object.__setattr__(self, "runtime", Runtime.coerce(self.runtime))
         if not self.seeds or not all(isinstance(s, int) and s >= 0 for s in self.seeds):

@@ -64,14 +64,13 @@ class RunKey:
         """Return the key a finished run's own record says it was trained under."""
         info = run.get("info") or {}
         device = str(info.get("device", "cpu")).split(":")[0]
-        stacking = info.get("stacking", "per-arch") if info.get("archs_per_step", 1) > 1 else "per-arch"
         numerics = {
             "device": device,
             "precision": info.get("precision", "float32"),
             "deterministic": bool(info.get("deterministic", False)),
             "channels_last": bool(info.get("channels_last", True)),
             "threads": info.get("threads") if device == "cpu" else None,
-            "kernels": "grouped" if stacking == "grouped" else "standard",
+            "kernels": "grouped" if info.get("stacking") == "grouped" else "standard",
             "compile": bool(info.get("compile", False)),
         }
         scored = all(math.isfinite(v) for v in run["valid_accuracy"])

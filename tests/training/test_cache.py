@@ -75,6 +75,17 @@ def test_threads_and_scored_epochs_are_part_of_the_key_and_nothing_reads_back_na
     assert trained == [9, 9]
 
 
+def test_a_grouped_runtime_keys_a_lone_run_like_its_batches(cifar_jpg, tiny_recipe, tmp_path):
+    runtime = Runtime(device="cpu", threads=1, archs_per_step=2, stacking="grouped")
+    with _evaluator(cifar_jpg, tiny_recipe, tmp_path / "runs.sqlite", runtime=runtime) as evaluator:
+        evaluator.evaluate(3, np.random.default_rng(0))  # a lone job keeps the grouped kernels
+        evaluator.evaluate_many(np.array([5, 6]), np.random.default_rng(0))
+        assert (
+            evaluator.cache.count(evaluator.key()) == 3 and evaluator.key().setup()["numerics"]["kernels"] == "grouped"
+        )
+        assert {evaluator.cached(a, 777)["info"]["stacking"] for a in (3, 5, 6)} == {"grouped"}
+
+
 def test_a_run_trained_under_another_key_or_without_accuracy_is_not_stored(cifar_jpg, tiny_recipe, tmp_path):
     with _evaluator(cifar_jpg, tiny_recipe, tmp_path / "runs.sqlite") as evaluator:
         key = evaluator.key()
