@@ -15,7 +15,6 @@ pytest.importorskip("torch", reason="needs the [train] extra (pip install nb201-
 from nb201_env.training import trainer
 from nb201_env.training.cache import CacheError, ResultCache
 from nb201_env.training.evaluator import TrainingConfig, TrainingEvaluator
-from nb201_env.training.runkey import RunKey
 from nb201_env.training.runtime import Runtime
 
 CPU = Runtime(device="cpu", threads=1)
@@ -196,4 +195,3 @@ def test_the_committed_build_cache_names_the_migration(tmp_path):
     cache.write_bytes(lzma.decompress(packed.read_bytes()))
     with pytest.raises(CacheError, match="schema 1.*nb201 migrate-cache"):
         ResultCache(cache)
-    assert isinstance(RunKey, type)

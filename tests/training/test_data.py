@@ -12,7 +12,6 @@ import pytest
 
 from nb201_env.training import data
 from nb201_env.training.data import DatasetError, load_cifar_python, load_imagenet16
-from nb201_env.training.dataset import load_image_folder
 from nb201_env.training.recipe import Recipe
 from nb201_env.training.splits import load_splits, prepare, read_split_file, resize, seeded_halves
 
@@ -113,6 +112,8 @@ def test_missing_imagenet16_files_are_named(tmp_path):
 
 
 def test_real_jpeg_image_folder_decodes_in_sorted_class_order(cifar_jpg):
+    from nb201_env.training.dataset import load_image_folder
+
     train, test, classes = load_image_folder(cifar_jpg)
     assert classes[:3] == ["airplane", "automobile", "bird"] and len(classes) == 10
     assert train.images.shape == (600, 3, 32, 32) and train.images.dtype == np.uint8
@@ -121,6 +122,8 @@ def test_real_jpeg_image_folder_decodes_in_sorted_class_order(cifar_jpg):
 
 
 def test_decoded_folders_are_cached_and_reused(cifar_jpg, tmp_path, monkeypatch):
+    from nb201_env.training.dataset import load_image_folder
+
     first = load_image_folder(cifar_jpg, cache_dir=tmp_path)
     from nb201_env.training import images
 
@@ -131,6 +134,8 @@ def test_decoded_folders_are_cached_and_reused(cifar_jpg, tmp_path, monkeypatch)
 
 def test_png_folders_and_folder_errors(tmp_path):
     from PIL import Image
+
+    from nb201_env.training.dataset import load_image_folder
 
     for split in ("train", "test"):
         for name in ("a", "b"):

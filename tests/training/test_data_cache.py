@@ -8,12 +8,12 @@ import shutil
 import numpy as np
 import pytest
 
-from nb201_env.training import images
-from nb201_env.training.datacache import DecodedCache, default_data_cache
 from nb201_env.training.splits import load_splits
 
 
 def _no_decoding(monkeypatch):
+    from nb201_env.training import images
+
     monkeypatch.setattr(images, "decode_image", lambda data, name: pytest.fail(f"decoded {name} again"))
 
 
@@ -27,6 +27,8 @@ def test_the_first_load_decodes_and_caches_and_later_ones_only_read(cifar_jpg, t
 
 
 def test_the_default_cache_is_under_the_users_cache_folder(cifar_jpg, private_cache_home, monkeypatch):
+    from nb201_env.training.datacache import default_data_cache
+
     load_splits("cifar10", cifar_jpg)
     assert default_data_cache() == private_cache_home / "nb201_env" / "datasets"
     assert (default_data_cache() / "index").is_dir()
@@ -66,6 +68,7 @@ def test_other_content_gets_other_data_ids(cifar_jpg, tmp_path, monkeypatch):
 
 
 def test_a_damaged_entry_is_decoded_again_and_replaced(cifar_jpg, tmp_path, caplog):
+
     first = load_splits("cifar10", cifar_jpg, cache_dir=tmp_path)
     (tmp_path / first.data_id / "train_images.npy").write_bytes(b"garbage")
     again = load_splits("cifar10", cifar_jpg, cache_dir=tmp_path)
@@ -82,6 +85,8 @@ def test_an_unwritable_cache_is_skipped_with_a_warning(cifar_jpg, tmp_path, capl
 
 
 def test_data_cache_off_decodes_every_time(cifar_jpg, tmp_path, monkeypatch):
+    from nb201_env.training.datacache import DecodedCache
+
     load_splits("cifar10", cifar_jpg, cache_dir=tmp_path, data_cache=False)
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
     assert DecodedCache(tmp_path).folder == tmp_path

@@ -9,14 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nb201_env.training import images, tarball
 from nb201_env.training.data import DatasetError
-from nb201_env.training.dataset import load_image_folder
-from nb201_env.training.sources import find_source
 from nb201_env.training.splits import load_splits
 
 
 def test_find_source_names_each_layout(cifar_jpg, cifar_tgz, tmp_path):
+    from nb201_env.training.sources import find_source
+
     assert find_source("cifar10", cifar_jpg).kind == "image-folder"
     assert find_source("cifar10", cifar_tgz).kind == "image-tarball"
     from test_data import write_cifar, write_imagenet16
@@ -39,6 +38,8 @@ def test_a_tarball_decodes_to_the_folders_arrays(cifar_jpg, cifar_tgz):
 
 
 def test_bad_tarballs_are_refused_naming_the_file(tmp_path, cifar_jpg):
+    from nb201_env.training.sources import find_source
+
     bad = tmp_path / "data.tar.gz"
     bad.write_bytes(b"\x1f\x8b not really gzip")
     with pytest.raises(DatasetError, match="data.tar.gz is not a readable tarball"):
@@ -57,6 +58,8 @@ def _jpeg(color, mode="RGB", size=(32, 32)):
 
 
 def test_fast_jpeg_decoding_equals_pillows_open_and_falls_back_for_the_rest(cifar_jpg):
+    from nb201_env.training import images
+
     paths = sorted(cifar_jpg.glob("train/*/*.jpg"))[:50]
     expected = np.stack([np.asarray(Image.open(p).convert("RGB")) for p in paths]).transpose(0, 3, 1, 2)
     assert np.array_equal(images.decode_all(paths, [str(p) for p in paths], workers=2), expected)
@@ -71,6 +74,8 @@ def test_fast_jpeg_decoding_equals_pillows_open_and_falls_back_for_the_rest(cifa
 
 @pytest.mark.parametrize("fmt", [tarfile.GNU_FORMAT, tarfile.PAX_FORMAT, tarfile.USTAR_FORMAT])
 def test_the_tar_reader_agrees_with_tarfile(fmt):
+    from nb201_env.training import tarball
+
     members = [("d/" * 60 + "x.jpg", b"hello"), ("train/c/\u00e9t\u00e9.jpg", b"x" * 700), ("empty", b"")]
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=fmt) as tar:
@@ -85,6 +90,8 @@ def test_the_tar_reader_agrees_with_tarfile(fmt):
 
 
 def test_the_tar_reader_refuses_damaged_archives():
+    from nb201_env.training import tarball
+
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         info = tarfile.TarInfo("train/a/x.jpg")
@@ -99,6 +106,8 @@ def test_the_tar_reader_refuses_damaged_archives():
 
 
 def test_any_image_folder_loads_with_its_own_classes(tmp_path):
+    from nb201_env.training.dataset import load_image_folder
+
     for split in ("train", "test"):
         for name, color in (("a", (10, 20, 30)), ("b", (200, 0, 0))):
             (tmp_path / split / name).mkdir(parents=True)
