@@ -157,7 +157,9 @@ def _old_run(splits, recipe, index, split_source):
     return run
 
 
-def test_a_schema_1_cache_is_refused_until_migrated_against_its_data(cifar_jpg, tiny_recipe, tmp_path, monkeypatch):
+def test_a_schema_1_cache_is_refused_until_migrated_against_its_data(
+    cifar_jpg, tiny_recipe, tmp_path, monkeypatch, capsys
+):
     from nb201_env.training.migrate import migrate_cache
 
     cache = tmp_path / "old.sqlite"
@@ -180,7 +182,10 @@ def test_a_schema_1_cache_is_refused_until_migrated_against_its_data(cifar_jpg, 
         assert trained == [] and np.isfinite(accuracy) and cost > 0
         evaluator.evaluate(6, np.random.default_rng(0))  # left in legacy_runs: trained again, never served
         assert trained == [6]
-    assert migrate_cache(cache, cifar_jpg, split_seed=5).migrated == 1  # its own data moves it too
+    from nb201_env.cli import main
+
+    assert main(["migrate-cache", str(cache), "--data", str(cifar_jpg), "--split-seed", "5"]) == 0  # its data moves it
+    assert "1 runs moved to the current cache key" in capsys.readouterr().out
     with sqlite3.connect(cache) as db:
         assert "legacy_runs" not in {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
 
