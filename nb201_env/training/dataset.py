@@ -33,7 +33,7 @@ def locate(base: str, root: str | os.PathLike[str], download: bool = False) -> D
     return find_source(base, root)
 
 
-def _decode(source: DataSource, progress: bool, cached_in: str) -> tuple[ImageSet, ImageSet, tuple[str, ...]]:
+def _decode(source: DataSource, progress: bool, cached_in: str | None) -> tuple[ImageSet, ImageSet, tuple[str, ...]]:
     if source.kind == "cifar-python":
         log.info("reading %s", source.describe())
         train, test = load_cifar_python(source.base, source.path)
@@ -43,8 +43,10 @@ def _decode(source: DataSource, progress: bool, cached_in: str) -> tuple[ImageSe
         train, test = load_imagenet16(source.path, 120)
         return train, test, ()
     total = count_images(source.path)
-    log.info("decoding %s images of %s once (cached in %s)", total or "the", source.describe(), cached_in)
-    with ProgressBar(f"decoding {source.path.name} (first use; cached after)", "img", progress) as bar:
+    once = f"once, cached in {cached_in}" if cached_in else "(data_cache is off)"
+    log.info("decoding %s images of %s %s", total or "the", source.describe(), once)
+    desc = f"decoding {source.path.name}" + (" (first use; cached after)" if cached_in else "")
+    with ProgressBar(desc, "img", progress) as bar:
         update = lambda n: bar.advance(n, total)  # noqa: E731
         decode = decode_tarball if source.kind == "image-tarball" else decode_folder
         train, test, classes = decode(source.path, update)
@@ -64,8 +66,7 @@ def load_image_set(source: DataSource, cache: DecodedCache | None = None, progre
         if raw is not None:
             log.info("loaded the decoded images of %s from %s", source.describe(), cache.folder)
             return raw
-    where = str(cache.folder) if cache is not None else "nowhere: data_cache is off"
-    train, test, classes = _decode(source, progress, where)
+    train, test, classes = _decode(source, progress, str(cache.folder) if cache is not None else None)
     if classes and source.base in NUM_CLASSES and len(classes) != NUM_CLASSES[source.base]:
         expected = NUM_CLASSES[source.base]
         raise DatasetError(f"{source.path} has {len(classes)} class folders but {source.base} has {expected} classes")
