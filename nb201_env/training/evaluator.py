@@ -169,6 +169,7 @@ class TrainingEvaluator:
                     done.append(1)
                     bar.show(len(done), epochs, valid=f"{report.valid_accuracy:.1f}%")
 
+                bar.show(0, epochs)  # open it now: its clock starts with the training
                 for job, result in zip(batch, train_jobs(batch, splits, c.recipe, self.runtime, on_epoch)):
                     store(job, result)  # one transaction per architecture, as soon as its batch is done
 

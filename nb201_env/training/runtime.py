@@ -30,7 +30,7 @@ class Runtime:
         device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:<i>"``.
         threads: torch threads of a run (``torch.set_num_threads`` while it trains; ``None`` = 1). One thread is
             the default because more multiply the cost: on a 2-core machine shared with other jobs, two threads made
-            the NB201 recipe 2.3x slower in wall time and 2.8x in CPU time, and the proxy recipe 16x slower
+            the NB201 recipe 2.5x slower in wall time and 3.1x in CPU time, and the proxy recipe 10x and 18x
             (``python -m benchmarks.perf.threads``); use worker processes (one thread each) for parallelism.
             Part of the cache key on CPU: float results change with the thread count.
         precision: ``"auto"`` = AMP on CUDA (bf16 where supported, else fp16) and float32 on CPU;
