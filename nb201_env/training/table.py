@@ -14,7 +14,6 @@ import hashlib
 import json
 import logging
 import os
-import platform
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -30,6 +29,7 @@ from nb201_env.store.destination import absolute, check_destination, foreign_ent
 from nb201_env.store.schema import MANIFEST, RecordKey, SeedAxis, Source, StatKey
 from nb201_env.store.writer import StoreWriter
 from nb201_env.training.contention import less_contended, ratio_summary, wall_to_cpu
+from nb201_env.training.machine import machine
 from nb201_env.training.table_config import PROXY_RECIPE, TABLE_DATASETS, TableConfig
 
 log = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ def write_table(config: TableConfig, runs: list[dict[str, Any]], num_classes: in
         if runs
         else None,
         "wall_to_cpu": ratio_summary(runs),
-        "machine": {"platform": platform.platform(), "processor": _cpu_model(), "python": platform.python_version()},
+        "machine": machine(),
         "runtime": (runs[0].get("info") or {}) if runs else {},
         "data": data_name,
         "num_classes": num_classes,
@@ -196,17 +196,6 @@ def write_table(config: TableConfig, runs: list[dict[str, Any]], num_classes: in
         writer.add_stat(StatKey("params_mb", dataset), "proxy-analytic", "MB")[:] = params
         writer.add_stat(StatKey("flops_m", dataset), "proxy-analytic", "MFLOPs")[:] = flops
         return writer.commit()
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _sources(config: TableConfig) -> list[str | os.PathLike[str]]:

@@ -1,7 +1,9 @@
 """Train one NB201 network fast: the whole dataset as tensors, batched augmentation, no per-sample work.
 
-Each epoch shuffles once, augments and normalizes chunks of the uint8 training tensor with a few batched
-ops (:mod:`nb201_env.training.augment`), then slices batches out of the result as views. The optimizer is
+Each epoch shuffles once, augments chunks of the uint8 training tensor with a few batched ops
+(:mod:`nb201_env.training.augment`), then slices batches out of them and normalizes each (one fused op, on
+data still in cache). The random numbers are drawn on the CPU, so a seed gives one data stream on every
+device. Both clocks are read around every epoch's passes (:mod:`~nb201_env.training.timing`). The optimizer is
 the official SGD (fused kernel where the build has one), the learning rate follows the official per-epoch
 cosine, and statistics stay on the device until the epoch ends. Evaluation runs under ``inference_mode``
 in big batches. :class:`~nb201_env.training.runtime.Runtime` holds the execution choices.
@@ -20,6 +22,7 @@ import numpy as np
 from nb201_env import complexity
 from nb201_env.training._torch import torch
 from nb201_env.training.augment import Normalizer, augment
+from nb201_env.training.machine import cpu_model
 from nb201_env.training.network import NB201Network, count_parameters
 from nb201_env.training.recipe import Recipe
 from nb201_env.training.result import EpochCallback, EpochReport, TrainResult, report_epoch
@@ -107,6 +110,7 @@ def run_info(device: torch.device, autocast: torch.dtype | None, runtime: Runtim
         "data_id": splits.data_id,
         "split_id": splits.split_id,
         "eval_epochs": runtime.eval_epochs,
+        "processor": cpu_model() if device.type == "cpu" else torch.cuda.get_device_name(device),
         "cpu_clock": "thread" if runtime.torch_threads == 1 else "process",
     }
 
@@ -152,10 +156,10 @@ def _train_epoch(
     order = torch.randperm(n, generator=generator).to(device)  # drawn on the CPU: one data order on every device
     for c0 in range(0, n, chunk):
         rows = order[c0 : c0 + chunk]
-        xs = normalize(augment(train_x[rows], padding, recipe.flip, generator))
+        xs = augment(train_x[rows], padding, recipe.flip, generator)  # uint8: a quarter of the float chunk
         ys = train_y[rows]
         for b0 in range(0, len(rows), bs):
-            x, y = xs[b0 : b0 + bs], ys[b0 : b0 + bs]
+            x, y = normalize(xs[b0 : b0 + bs]), ys[b0 : b0 + bs]  # elementwise: the same values, still in cache
             with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
                 logits = step_model(x)
                 loss = F.cross_entropy(logits.float(), y)
