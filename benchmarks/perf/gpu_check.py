@@ -13,7 +13,8 @@
    per step (grouped stacking), then ``torch.compile`` vs eager.
 
 Exits 1 if an agreement check fails. On a machine without a GPU, ``--device cpu --quick`` runs every step on
-a small subset with the CPU standing in for the GPU (a test of this script, not of CUDA).
+a small subset and a small network (16 px, C=8, N=1) with the CPU standing in for the GPU (a test of this
+script, not of CUDA).
 
     python -m benchmarks.perf.gpu_check                      # on a CUDA machine
     python -m benchmarks.perf.gpu_check --device cpu --quick # the code path, anywhere
@@ -39,10 +40,12 @@ FP32_LOGITS, AMP_LOGITS = 1e-3, 0.15  # bf16 autocast on a CPU gave 0.009-0.075
 FP32_POINTS, AMP_POINTS = 4.0, 6.0
 
 
-def _recipe(images: int | None, valid: int | None) -> Any:
+def _recipe(images: int | None, valid: int | None, quick: bool) -> Any:
+    """Return the first epoch of NB201's 12-epoch schedule on a subset (a small network with ``quick``)."""
     from nb201_env.training.recipe import Recipe
 
-    return Recipe(epochs=1, cosine_epochs=12, train_subset=images, valid_subset=valid, test_subset=256)
+    small = {"channels": 8, "cells_per_stage": 1, "resolution": 16} if quick else {}
+    return Recipe(epochs=1, cosine_epochs=12, train_subset=images, valid_subset=valid, test_subset=256, **small)
 
 
 def _logits(index: int, splits: Any, device: str, amp: bool, channels_last: bool) -> np.ndarray:
@@ -183,13 +186,13 @@ def main() -> None:
     print(f"device {name}, torch {torch.__version__}, CPU reference with {threads} thread(s)", flush=True)
     raw = load_splits("cifar10-valid", tarball(), progress=True)
     archs = list(ARCHS[:2])
-    check_recipe = _recipe(512 if args.quick else 2560, 256 if args.quick else 1000)
+    check_recipe = _recipe(512 if args.quick else 2560, 256 if args.quick else 1000, args.quick)
     check = prepare(raw, check_recipe)
     rows = forward_agreement(check, list(ARCHS), args.device)
     rows += training_agreement(check, check_recipe, archs, args.device, threads)
     agree = list(rows)
     print(table([_agreement_row(r) for r in agree], ("check", "arch", "mode", "value", "limit", "")), flush=True)
-    timing_recipe = _recipe(1024 if args.quick else None, 256 if args.quick else 2000)
+    timing_recipe = _recipe(1024 if args.quick else None, 256 if args.quick else 2000, args.quick)
     timing = prepare(raw, timing_recipe)
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True  # speed: the defaults again
     timed = throughput(timing, timing_recipe, args.device, [2] if args.quick else [4, 16], not args.quick)

@@ -38,7 +38,7 @@ def minibatch(
         raise ValueError(f"dataset {splits.dataset!r} has no {split} split")
     if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= len(images):
         raise ValueError(f"size must be an int in 1..{len(images)} (the {split} split's images), got {size!r}")
-    rows = np.sort(np.random.default_rng(seed).permutation(len(images))[:size])
+    rows = np.random.default_rng(seed).permutation(len(images))[:size]  # in random order, as a shuffled epoch
     x = torch.from_numpy(np.ascontiguousarray(images.images[rows])).to(device)
     if augmented:
         generator = torch.Generator().manual_seed(seed)
