@@ -134,6 +134,9 @@ def throughput(splits: Any, recipe: Any, device: str, ks: list[int], compile_che
     n, index = len(splits.train), ARCHS[0]
     amp = device.startswith("cuda")  # both loops in AMP on CUDA, in fp32 on a CPU standing in
     ours = Runtime(device=device, precision="auto" if amp else "float32", channels_last=True, eval_epochs="last")
+    import torch
+
+    torch.set_num_threads(ours.torch_threads)  # the plain loop runs with the threads ours uses
     train(index, splits, recipe, 1, ours)  # warm-up: cuDNN autotuning, allocator
     plain_epochs(index, splits, recipe, 1, device, amp, True)
     rows = []
