@@ -20,6 +20,7 @@ HARNESS_LAYERS = {
     # records
     "results": 0,
     "registry": 0,
+    "validity": 0,
     "stats": 0,
     # one run
     "simulation": 1,
