@@ -1,4 +1,6 @@
-"""The ``nb201`` command: convert data into a store, describe it, query it, verify it."""
+"""The ``nb201`` command: convert data into a store, describe it, query it, verify it.
+
+Results go to stdout, logs and progress bars to stderr; errors are one line and exit status 2."""
 
 from __future__ import annotations
 
@@ -8,11 +10,14 @@ import logging
 import math
 import pickle
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from nb201_env.locate import DEFAULT_BENCHMARK, ENV_VAR, default_store_path, find_store, known_stores
+from nb201_env import __version__
+from nb201_env.helptext import HelpFormatter, plain, prog
+from nb201_env.locate import DEFAULT_BENCHMARK, ENV_VAR, default_store, default_store_path, find_store, known_stores
 from nb201_env.store.errors import StoreError
 
 log = logging.getLogger("nb201_env.cli")
@@ -99,6 +104,7 @@ def _cmd_build_table(args: argparse.Namespace) -> int:
         archs_per_step=args.archs_per_step,
         stacking=args.stacking,
         retrain_contended=args.retrain_contended,
+        progress=True,
     )
     update, close = _progress("build-table")
     try:
@@ -107,6 +113,16 @@ def _cmd_build_table(args: argparse.Namespace) -> int:
         close()
     print(f"wrote {path}")
     return 0
+
+
+def _cmd_migrate_cache(args: argparse.Namespace) -> int:
+    from nb201_env.training.migrate import migrate_cache
+
+    report = migrate_cache(
+        args.cache, args.data, split_dir=args.split_dir, split_seed=args.split_seed, data_cache_dir=args.data_cache
+    )
+    print(report)
+    return 0 if report.migrated or not report.left else 1
 
 
 def _open(store: str | None, verify: str = "lazy") -> Any:
@@ -196,25 +212,28 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    rows = []
-    for k in known_stores():
-        default = " (default)" if k.origin == "bundled" and k.name == DEFAULT_BENCHMARK else ""
-        note = f"  [shadowed by the bundled one: open by path {k.path}]" if k.shadowed else ""
-        rows.append((k.name + default, k.origin, f"{k.summary}{note}"))
+    stores = known_stores()
+    try:  # the store `nb201 info` and Benchmark.open() take when none is named
+        default: Path | None = default_store().resolve()
+    except StoreError as exc:
+        default, unusable = None, str(exc)
+    marks = [default is not None and k.path.resolve() == default for k in stores]
     if args.json:
-        print(
-            json.dumps(
-                [
-                    {"name": k.name, "origin": k.origin, "path": str(k.path), "summary": k.summary}
-                    for k in known_stores()
-                ],
-                indent=1,
-            )
-        )
+        keys = [{"name": k.name, "origin": k.origin, "path": str(k.path), "summary": k.summary, "default": m}
+                for k, m in zip(stores, marks)]  # fmt: skip
+        print(json.dumps(keys, indent=1))
         return 0
+    rows = []
+    for k, is_default in zip(stores, marks):
+        note = f"  [the name opens the bundled {k.name}; this copy opens by path {k.path}]" if k.shadowed else ""
+        rows.append((k.name + (" (default)" if is_default else ""), k.origin, f"{k.summary}{note}"))
     width = max(len(r[0]) for r in rows)
     for name, origin, summary in rows:
         print(f"{name:<{width}}  {origin:<7}  {summary}")
+    if default is None:
+        print(f"\nno default: {unusable}")
+    elif not any(marks):
+        print(f"\ndefault (${ENV_VAR}): {default}")
     print(
         f"\nOpen one by name: Benchmark.open(NAME), gym.make(..., store=NAME), nb201 info --store NAME, ${ENV_VAR}=NAME"
     )
@@ -282,13 +301,30 @@ def _cmd_upgrade_store(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command(sub: Any, name: str, summary: str, details: str = "") -> argparse.ArgumentParser:
+    """Add a subcommand: ``summary`` in the list of commands, ``summary`` and ``details`` in its own help."""
+    paragraphs = [f"{summary[0].upper()}{summary[1:]}.", *([details] if details else [])]
+    description = "\n\n".join(textwrap.fill(text, 100) for text in paragraphs)
+    return sub.add_parser(name, help=summary, description=description, formatter_class=HelpFormatter)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``nb201`` command."""
-    parser = argparse.ArgumentParser(prog="nb201", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog=prog("nb201_env.cli", "nb201"), description=plain(__doc__), formatter_class=HelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("convert", help="convert official files or the public CSV figures into a store")
+    p = _command(
+        sub,
+        "convert",
+        "convert official files or the public CSV figures into a store",
+        "Reads the source once (the 4.7 GB NB201 .pth streamed through a restricted reader, without torch) and "
+        "writes a sealed, memory-mapped store; with no -o, into the cache directory, where Benchmark.open() "
+        "and the environments find it.",
+    )
     p.add_argument(
         "kind",
         choices=["shared", "nats", "nb201"],
@@ -301,7 +337,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing store at the output")
     p.set_defaults(func=_cmd_convert)
 
-    p = sub.add_parser("download", help="fetch official files (resumable, verified) and convert them")
+    p = _command(
+        sub,
+        "download",
+        "fetch official files (resumable, verified) and convert them",
+        "`nb201 download list` names the known files, their sizes and checksums.",
+    )
     p.add_argument("name", help="a known file (nats-tss-simple, nats-tss, nb201-v1_1, nb201-v1_0), or 'list'")
     p.add_argument("--dir", help="where to keep the downloaded file (default: next to the default store)")
     p.add_argument("-o", "--output", help=f"store directory to write (default: {default_store_path()})")
@@ -309,19 +350,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-convert", action="store_true", help="only download and verify")
     p.set_defaults(func=_cmd_download)
 
-    p = sub.add_parser("build-table", help="train every isomorphism class with our trainer and write a store")
-    p.add_argument("--data", required=True, help="dataset folder (CIFAR python, ImageNet16, or train/<class>/*.jpg)")
+    p = _command(
+        sub,
+        "build-table",
+        "train every isomorphism class with our trainer and write a store",
+        "Trains one architecture of each of the 6,466 isomorphism classes (the [train] extra), caches every "
+        "result in SQLite (a rerun resumes from it) and writes a store of all 15,625 architectures.",
+    )
+    p.add_argument(
+        "--data",
+        required=True,
+        help="the dataset: an image folder train/<class>/*.jpg + test/..., its .tar.gz, CIFAR python, ImageNet16",
+    )
     p.add_argument("--out", required=True, help="store directory to write")
-    p.add_argument("--cache", required=True, help="SQLite result cache: keep it, a rerun resumes from it")
+    p.add_argument("--cache", required=True, help="SQLite result cache: keep it, rerunning the command resumes from it")
     p.add_argument(
         "--dataset", default="cifar10-valid", help="cifar10-valid (also your own folders), cifar100, ImageNet16-120"
     )
     p.add_argument("--workers", type=int, default=2, help="training processes, one thread each")
-    p.add_argument("--seed", type=int, default=777)
+    p.add_argument("--seed", type=int, default=777, help="seed of the weights and the data order")
     p.add_argument("--name", default="nb201-proxy", help="benchmark name shown in info and reports")
     p.add_argument("--time-scale", type=float, default=1.0, help="multiply measured seconds by this when storing")
     p.add_argument("--limit", type=int, help="train only this many classes (a trial)")
-    p.add_argument("--data-cache", help="keep decoded images here as .npy")
+    p.add_argument("--data-cache", help="decoded-image cache folder (default: ~/.cache/nb201_env/datasets)")
     p.add_argument("--data-name", help="how the metadata names the dataset (default: the folder's name)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing store at --out")
     p.add_argument("--archs-per-step", type=int, default=1, help="architectures a worker trains together in one step")
@@ -351,20 +402,38 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{name}", type=int, help="override the proxy recipe")
     p.set_defaults(func=_cmd_build_table)
 
+    p = sub.add_parser(
+        "migrate-cache",
+        help="move the runs of a training cache written before 0.2 (keyed without the data) to the current key",
+    )
+    p.add_argument("cache", help="the SQLite result cache (changed in place, in one transaction)")
+    p.add_argument("--data", required=True, help="the dataset its runs were trained on (as for build-table)")
+    p.add_argument("--split-dir", help="folder of the official split files the runs used, if any")
+    p.add_argument("--split-seed", type=int, default=0, help="seed of the seeded split the runs used (default 0)")
+    p.add_argument("--data-cache", help="decoded-image cache folder (default: ~/.cache/nb201_env/datasets)")
+    p.set_defaults(func=_cmd_migrate_cache)
+
     store_help = (
         f"benchmark name (see `nb201 list`) or store directory (default: ${ENV_VAR}, else "
         f"{default_store_path()}, else the bundled {DEFAULT_BENCHMARK})"
     )
-    p = sub.add_parser("list", help="list the benchmarks known by name: bundled and in the cache directory")
+    p = _command(
+        sub,
+        "list",
+        "list the benchmarks known by name: bundled and in the cache directory",
+        "(default) marks the one opened when none is named (what `nb201 info` describes).",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_list)
 
-    p = sub.add_parser("info", help="describe a store: records, seeds, epochs, sources, size")
+    p = _command(
+        sub, "info", "describe a store: records, seeds, epochs, sources, licences, size, what it lacks and estimates"
+    )
     p.add_argument("--store", help=store_help)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_info)
 
-    p = sub.add_parser("query", help="show everything recorded for one architecture")
+    p = _command(sub, "query", "show everything recorded for one architecture")
     p.add_argument("arch", help="official index (0..15624) or arch string '|op~0|+|op~0|op~1|+...|'")
     p.add_argument("--store", help=store_help)
     p.add_argument("--dataset", help="only this dataset's records")
@@ -372,11 +441,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_query)
 
-    p = sub.add_parser("verify", help="check every file of a store against its SHA-256")
+    p = _command(sub, "verify", "check every file of a store against its SHA-256")
     p.add_argument("--store", help=store_help)
     p.set_defaults(func=_cmd_verify)
 
-    p = sub.add_parser("upgrade-store", help="check and re-seal a store written by an older nb201_env (format 1)")
+    p = _command(sub, "upgrade-store", "check and re-seal a store written by an older nb201_env (format 1)")
     p.add_argument("--store", help=store_help)
     p.set_defaults(func=_cmd_upgrade_store)
     return parser

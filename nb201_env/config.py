@@ -19,7 +19,7 @@ import numpy as np
 from nb201_env.clock import check_budget, check_rule
 from nb201_env.evaluators import TabularConfig
 from nb201_env.protocols import PROTOCOLS, get_protocol
-from nb201_env.validate import ArgumentTypeError, check_bool, check_choice, check_int, check_path
+from nb201_env.validate import ArgumentTypeError, check_bool, check_int, check_keywords, check_path
 
 __all__ = ["ENV_FIELDS", "PROTOCOLS", "RUN_FIELDS", "SIGNAL_FIELDS", "EnvConfig"]
 
@@ -87,13 +87,12 @@ class EnvConfig:
 
     @classmethod
     def from_kwargs(cls, *, with_evaluator: bool = False, **kwargs: Any) -> EnvConfig:
-        """Build from the environments' keyword arguments, naming the valid ones when one is unknown.
+        """Build from the environments' keyword arguments; an unknown one is a ``TypeError`` naming the valid ones.
 
         With ``with_evaluator`` (an injected evaluator decides the signal) the signal's fields and
         ``store`` are refused by name instead of being silently ignored.
         """
-        for key in kwargs:
-            check_choice("environment argument", key, ENV_FIELDS)
+        check_keywords("EnvConfig.from_kwargs", kwargs, ENV_FIELDS)
         signal = {k: kwargs.pop(k) for k in SIGNAL_FIELDS if k in kwargs}
         if with_evaluator:
             ignored = sorted([*signal, *(["store"] if "store" in kwargs else [])])

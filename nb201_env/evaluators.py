@@ -18,8 +18,11 @@ import numpy as np
 
 from nb201_env.benchmark import Benchmark, Evaluation
 from nb201_env.names import SEARCH_DATASETS, check_schedule
+from nb201_env.space import NUM_ARCHS
 from nb201_env.store.view import MEAN
 from nb201_env.validate import check_choice, check_epoch, check_int
+
+_evaluation = tuple.__new__  # builds an Evaluation without the named tuple's Python-level __new__ (hot path)
 
 SeedPolicy = Literal["random", "mean", "fixed"]
 SEED_POLICIES: tuple[str, ...] = ("random", "mean", "fixed")
@@ -132,12 +135,24 @@ class TabularEvaluator:
         self._drawn = c.seed_policy == "random"
         self._fixed_seed: Any = MEAN if c.seed_policy == "mean" else c.seed
         self._validation = functools.partial(bench.validation, dataset=c.dataset, schedule=c.schedule, epoch=c.epoch)
+        # one number per architecture: plain lists answer a query fastest (NaN, missing, goes the checked way)
+        self._accuracies: list[float] | None = None
+        self._costs: list[float] = []
+        if self.deterministic:
+            every = np.arange(NUM_ARCHS)
+            seed = MEAN if self._drawn else self._fixed_seed  # a drawn seed of one recorded seed is that seed
+            self._accuracies = self._acc.values(every, c.epoch, seed).tolist()
+            self._costs = bench.cost_table(c.dataset, schedule=c.schedule, epoch=c.epoch).tolist()
 
     def _seed(self, rng: np.random.Generator) -> Any:
         return rng if self._drawn else self._fixed_seed
 
     def evaluate(self, index: int, rng: np.random.Generator) -> Evaluation:
         """Return the recorded validation accuracy and the simulated cost of one architecture."""
+        if self._accuracies is not None and type(index) is int and 0 <= index < NUM_ARCHS:
+            accuracy, cost = self._accuracies[index], self._costs[index]
+            if accuracy == accuracy and cost == cost:
+                return _evaluation(Evaluation, (accuracy, cost))
         return self._validation(index, seed=rng if self._drawn else self._fixed_seed)
 
     def evaluate_many(self, indices: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

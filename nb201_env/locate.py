@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from nb201_env.store.destination import absolute, missing_store_note
 from nb201_env.store.errors import StoreError
 from nb201_env.store.schema import MANIFEST
 
@@ -129,8 +130,9 @@ def resolve_store(store: str | os.PathLike[str], what: str = "store") -> Path:
         return path
     if path.exists():
         raise StoreError(f"{what} {text!r}: {path} is not a store (it has no {MANIFEST})")
+    lost = missing_store_note(absolute(path))
     raise StoreError(
-        f"{what} {text!r} is neither a known benchmark nor an existing store directory; "
+        f"{what} {text!r} is neither a known benchmark nor an existing store directory{lost}; "
         f"known benchmarks: {_known_names()} (see `nb201 list`); `nb201 convert` builds a store from data files"
     )
 
@@ -139,32 +141,34 @@ def find_store(store: str | os.PathLike[str] | None = None) -> Path:
     """Return the store directory to open: ``store``, else ``$NB201_DATA``, the cache, the bundled default."""
     if store is not None:
         return resolve_store(store)
+    path = default_store()
+    if not os.environ.get(ENV_VAR) and path.parent == BUNDLED_DIR:
+        _announce_default(path)
+    return path
+
+
+def default_store() -> Path:
+    """Return the store opened when none is named: ``$NB201_DATA``, else the cache's, else the bundled default."""
     from_env = os.environ.get(ENV_VAR)
     if from_env:
         return resolve_store(from_env, f"${ENV_VAR}")
     default = default_store_path()
     if (default / MANIFEST).is_file():
         return default
-    path = bundled_store_path(DEFAULT_BENCHMARK)
-    _announce_default(path)
-    return path
+    lost = missing_store_note(default)
+    if lost:  # never answer from the bundled benchmark while the user's own store waits to be put back
+        raise StoreError(f"no store at {default}{lost}")
+    return bundled_store_path(DEFAULT_BENCHMARK)
 
 
 def _announce_default(path: Path) -> None:
-    """Say once which benchmark is used when nothing is configured, what it lacks and how to get more."""
+    """Say once per process, in one line, which benchmark is used when nothing is configured."""
     global _announced
     if _announced:
         return
     _announced = True
-    extra = _manifest(path).get("extra") or {}
-    lacks = "; ".join(extra.get("limitations") or [])
     log.warning(
-        "no benchmark configured (no path, no $%s, nothing at %s): using the bundled %r, %s. It lacks: %s. "
-        "For the full official data: %s.",
-        ENV_VAR,
-        default_store_path(),
+        "no benchmark configured: using the bundled %r (`nb201 info` says what it lacks; "
+        "`nb201 download nats-tss-simple` gets the full data)",
         path.name.removesuffix(_SUFFIX),
-        extra.get("summary", "a benchmark shipped with nb201_env"),
-        lacks or "nothing noted",
-        extra.get("full_data", "`nb201 download nats-tss-simple`"),
     )

@@ -5,7 +5,7 @@ objective is maximized), the costs read from per-architecture tables: those a st
 (:meth:`~nb201_env.benchmark.Benchmark.model_costs`: ``params_mb``, ``flops_m``, ``latency_ms/<device>``)
 or any of your own. Any search env given one (``reward=``, or ``objectives=`` to build it from the env's
 benchmark) returns vector rewards under MO-Gymnasium's API, and a :class:`ParetoTracker` keeps the Pareto
-front of the run's full-fidelity evaluations in its ``info``.
+front of the run's full-fidelity evaluations (its size in ``info``, the front from ``env.pareto_front()``).
 """
 
 from __future__ import annotations
@@ -133,10 +133,12 @@ class ObjectivesReward:
 
 
 class ParetoTracker:
-    """Keep the Pareto front of a search run's full-fidelity evaluations, in reward units, and show it in ``info``.
+    """Keep the Pareto front of a search run's full-fidelity evaluations, in reward units; report its size in ``info``.
 
-    Each evaluation's ``info`` gains ``objectives`` (name -> value in natural units, when evaluated),
-    ``pareto_archs`` and ``pareto_front`` (the run's non-dominated evaluations so far).
+    Each evaluation's ``info`` gains ``objectives`` (name -> value in natural units, when evaluated) and
+    ``pareto_size`` (how many evaluations of the run are non-dominated so far). ``info`` keeps one shape
+    for the whole run, as vector envs need (``MOSyncVectorEnv`` stacks every key into one array); the front
+    itself is :meth:`front_arrays`.
     """
 
     def __init__(self, reward: VectorReward) -> None:
@@ -149,9 +151,12 @@ class ParetoTracker:
 
     def record(self, info: dict[str, Any], reward: np.ndarray, full_epoch: int) -> None:
         """Add an evaluation (its ``info`` and vector reward) to the front if it counted at full fidelity."""
-        if info.get("evaluated"):
-            info["objectives"] = dict(self.reward.values(info["valid_accuracy"], info["arch"]))
+        if info["evaluated"]:
+            info["objectives"] = self.reward.values(info["valid_accuracy"], info["arch"])
             if info["epoch"] == full_epoch:
                 self.front.add(reward, info["arch"])
-        info["pareto_archs"] = self.front.archs.copy()
-        info["pareto_front"] = self.front.points.astype(np.float32)
+        info["pareto_size"] = len(self.front)
+
+    def front_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return the front: its architectures ``(k,)`` and their rewards ``(k, objectives)`` as ``float32``."""
+        return self.front.archs.copy(), self.front.points.astype(np.float32)

@@ -13,11 +13,14 @@ Both paths go through :meth:`SearchRuns._account`, which indexes the per-run arr
 (Python scalars) or all rows (arrays), and through :func:`nb201_env.clock.settle` for the budget rule.
 The rules: an architecture already trained in a run is a *repeat*: it returns its first result and costs
 nothing unless ``charge_repeats``; the incumbent is the best *validation* accuracy of a full-fidelity
-evaluation; ``info`` holds exactly :data:`INFO_KEYS` (plus ``test_accuracy`` when asked for).
+evaluation; ``info`` holds exactly :data:`INFO_KEYS` (plus ``test_accuracy`` when asked for). What each run
+has evaluated is kept in sets that grow with the evaluations (:mod:`nb201_env.evaluated`), and a run that
+re-proposes evaluated cells :data:`FREE_REPEATS` times in a row, its clock standing still, is warned about once.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from nb201_env.clock import SimulatedClock, check_budget, check_rule, settle
+from nb201_env.evaluated import EvaluatedDict, EvaluatedTable, evaluated_set
 from nb201_env.evaluators import Evaluator
 from nb201_env.rewards import Reward, VectorReward
 from nb201_env.space import NUM_ARCHS
@@ -49,6 +53,11 @@ INFO_KEYS: tuple[str, ...] = (
 
 OPTIONAL_INFO_KEYS: tuple[str, ...] = ("test_accuracy", "action_mask")
 """Keys added only on request: ``report_test=True`` and ``action_mask=True``."""
+
+FREE_REPEATS = 1000
+"""Free repeats in a row (already evaluated cells, no simulated time) after which a run is warned about, once."""
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -114,20 +123,22 @@ class SearchRuns:
         self.full_epoch: int = int(describe.get("epoch", -1))
         # named in every info so that results from a proxy table are never mistaken for NB201's
         self.benchmark = str(describe.get("benchmark") or describe.get("evaluator", "unknown"))
-        # a repeat returns its first result: tables give it again for free, seed draws and training need a memo
-        self._needs_memo = not getattr(evaluator, "deterministic", False)
+        # a repeat returns its first result: tables give it again, seed draws and training need it remembered
+        self._remember = not getattr(evaluator, "deterministic", False)
         self._keep = keep_trajectories
         self._rows = np.arange(self.n)
-        self._offsets = self._rows * NUM_ARCHS  # row r's entries in a flattened (n, 15625) table: flat indexing is fast
+        self._offsets = self._rows * NUM_ARCHS  # a (run, arch) pair is the key run * 15625 + arch
         self.elapsed = np.zeros(self.n)
         self.exhausted = np.zeros(self.n, dtype=bool)
         self.evaluations = np.zeros(self.n, dtype=np.int64)
         self.best_arch = np.full(self.n, -1, dtype=np.int64)
         self.best_accuracy = np.full(self.n, -np.inf)
         self.best_cost = np.full(self.n, np.nan)
-        self._seen: dict[int, np.ndarray] = {}  # per epoch: (n, 15625) bool, trained in this run
-        self._memo: dict[int, np.ndarray] = {}  # per epoch: (n, 15625) first accuracies, where needed
+        self._evaluated: dict[int, EvaluatedDict | EvaluatedTable] = {}  # per epoch: (run, arch) -> first accuracy
         self._trajectories = [Trajectory() for _ in range(self.n)] if keep_trajectories else []
+        self._free_in_a_row = [0] * self.n  # one evaluation at a time (lists: scalar speed)
+        self._free_in_a_row_many = np.zeros(self.n, dtype=np.int64)  # all runs at once
+        self._warned = False
 
     def clock(self, row: int = 0) -> SimulatedClock:
         """Return a read-only view of one run's clock."""
@@ -143,6 +154,10 @@ class SearchRuns:
             raise RuntimeError("trajectories are not kept: create SearchRuns(..., keep_trajectories=True)")
         return self._trajectories[row]
 
+    def memory_bytes(self) -> int:
+        """Return the bytes held to remember what each run has evaluated (for the benchmarks)."""
+        return sum(s.nbytes for s in self._evaluated.values())
+
     def reset(self, mask: np.ndarray | None = None) -> None:
         """Start new search runs (all, or where ``mask`` is true): time zero, nothing trained."""
         sel = slice(None) if mask is None else np.asarray(mask, dtype=bool)
@@ -152,19 +167,32 @@ class SearchRuns:
         self.best_arch[sel] = -1
         self.best_accuracy[sel] = -np.inf
         self.best_cost[sel] = np.nan
-        for table in self._seen.values():
-            table[sel] = False
+        for evaluated in self._evaluated.values():
+            evaluated.forget(None if mask is None else np.asarray(mask, dtype=bool))
+        for row in self._rows[sel].tolist():
+            self._free_in_a_row[row] = 0
+        self._free_in_a_row_many[sel] = 0
         if self._keep:
             for row in self._rows[sel]:
                 self._trajectories[row] = Trajectory()
 
-    def _tables(self, epoch: int) -> tuple[np.ndarray, np.ndarray | None]:
-        seen = self._seen.get(epoch)
-        if seen is None:
-            seen = self._seen[epoch] = np.zeros((self.n, NUM_ARCHS), dtype=bool)
-            if self._needs_memo:
-                self._memo[epoch] = np.zeros((self.n, NUM_ARCHS))
-        return seen, self._memo.get(epoch)
+    def _set(self, epoch: int) -> EvaluatedDict | EvaluatedTable:
+        evaluated = self._evaluated.get(epoch)
+        if evaluated is None:
+            evaluated = self._evaluated[epoch] = evaluated_set(self.n, values=self._remember)
+        return evaluated
+
+    def _free_repeats(self, row: int, streak: int) -> None:
+        if not self._warned:
+            self._warned = True
+            log.warning(
+                "search run %d re-proposed cells it had already evaluated %d times in a row: a repeat is answered "
+                "from its first result at no simulated cost (charge_repeats=False), so the clock stands still and "
+                "the run may never spend its budget. Stop the search (a searcher's done), propose unseen cells, "
+                "or pass charge_repeats=True. (Said once.)",
+                row,
+                streak,
+            )
 
     # -- one run -----------------------------------------------------------------------------------------
 
@@ -173,15 +201,16 @@ class SearchRuns:
     ) -> tuple[float, float, bool]:
         """Return (validation accuracy, cost, repeat) of an evaluation about to start in run ``row``."""
         e = self.full_epoch if epoch is None else epoch
-        seen, memo = self._tables(e)
-        repeat = bool(seen[row, arch])
-        if repeat and not self.charge_repeats and memo is not None:
-            return float(memo[row, arch]), 0.0, True
+        evaluated = self._evaluated.get(e)
+        first = (evaluated if evaluated is not None else self._set(e)).get(row * NUM_ARCHS + arch)
+        free = first is not None and not self.charge_repeats
+        if free and first == first:  # NaN: a set that keeps no values; the table gives the first result again
+            return first, 0.0, True
         if e == self.full_epoch:
             accuracy, cost = self.evaluator.evaluate(arch, rng)
         else:
             accuracy, cost = self.evaluator.evaluate_at(arch, e, rng)  # type: ignore[attr-defined]
-        return float(accuracy), (0.0 if repeat and not self.charge_repeats else float(cost)), repeat
+        return float(accuracy), 0.0 if free else float(cost), first is not None
 
     def settle_one(
         self,
@@ -198,6 +227,12 @@ class SearchRuns:
         e = self.full_epoch if epoch is None else epoch
         info = self._account(row, arch, e, accuracy, cost, repeat, self.elapsed.item(row) if start is None else start)
         counted = info["evaluated"]
+        if repeat and not self.charge_repeats:
+            streak = self._free_in_a_row[row] = self._free_in_a_row[row] + 1
+            if streak >= FREE_REPEATS:
+                self._free_repeats(row, streak)
+        else:
+            self._free_in_a_row[row] = 0
         if counted:
             if self._keep:
                 t = self._trajectories[row]
@@ -209,7 +244,6 @@ class SearchRuns:
                 info["test_accuracy"] = self.evaluator.test_accuracy(arch)
             reward = self.reward(accuracy, arch)
             return (float(reward) if self._reward_shape is None else reward), info
-        info["valid_accuracy"] = None
         return self.no_reward(), info
 
     def evaluate_one(
@@ -237,13 +271,17 @@ class SearchRuns:
             missing = live & (np.isnan(accuracy) | np.isnan(cost))
             if missing.any():
                 self.evaluator.evaluate(int(archs[missing][0]), rng)  # raises MissingValueError with the details
-        seen, memo = self._tables(e)
-        flat = self._offsets + archs
-        repeat = seen.reshape(-1)[flat] & live
+        # what no run had evaluated is remembered now: a run that does not count it is spent, and forgets at reset
+        found, first = self._set(e).find_or_add(self._offsets + archs, accuracy)
+        repeat = found & live
         if not self.charge_repeats:
             cost = cost * (repeat ^ True)
-            if memo is not None:
-                accuracy = np.where(repeat, memo.reshape(-1)[flat], accuracy)
+            if first is not None:
+                accuracy = np.where(repeat, first, accuracy)
+            streak = self._free_in_a_row_many = np.where(repeat, self._free_in_a_row_many + 1, 0)
+            if not self._warned and streak.max() >= FREE_REPEATS:
+                row = int(streak.argmax())
+                self._free_repeats(row, int(streak[row]))
         info = self._account(slice(None), archs, e, accuracy, cost, repeat, self.elapsed.copy())
         counted = info["evaluated"]
         if self.report_test:
@@ -258,12 +296,13 @@ class SearchRuns:
     def _account(
         self, rows: Any, arch: Any, epoch: int, accuracy: Any, cost: Any, repeat: Any, start: Any
     ) -> dict[str, Any]:
-        """Charge the clock, remember first results, count and update the incumbent; return the ``info``.
+        """Charge the clock, count and update the incumbent (and remember a first result); return the ``info``.
 
         ``rows`` is one run (an int: the state is read as Python scalars, fast for one evaluation) or every
-        run (``slice(None)``: arrays); the rules below read the same either way.
+        run (``slice(None)``: arrays); the rules (:func:`settle`, :func:`_improves`) are the same either way.
         """
-        if isinstance(rows, int):  # Python scalars: a numpy scalar costs several times more per operation
+        one = isinstance(rows, int)
+        if one:  # Python scalars: a numpy scalar costs several times more per operation
             elapsed, exhausted, evaluations = (
                 self.elapsed.item(rows),
                 self.exhausted.item(rows),
@@ -278,39 +317,41 @@ class SearchRuns:
             elapsed, exhausted, evaluations = self.elapsed[rows], self.exhausted[rows], self.evaluations[rows]
             best_arch, best_accuracy, best_cost = self.best_arch[rows], self.best_accuracy[rows], self.best_cost[rows]
         counted, elapsed, exhausted = settle(self.budget, self.rule, elapsed, exhausted, start, cost)
-        better = counted & (epoch == self.full_epoch) & (accuracy > best_accuracy)
-        if isinstance(better, np.ndarray) or better:
+        better = _improves(counted, epoch == self.full_epoch, accuracy, best_accuracy)
+        if not one or better:
             best_arch = _pick(better, arch, best_arch)
             best_accuracy = _pick(better, accuracy, best_accuracy)
             best_cost = _pick(better, cost, best_cost)
             self.best_arch[rows], self.best_accuracy[rows], self.best_cost[rows] = best_arch, best_accuracy, best_cost
         evaluations = evaluations + counted
         self.elapsed[rows], self.exhausted[rows], self.evaluations[rows] = elapsed, exhausted, evaluations
-        info = {
+        if one:
+            valid = accuracy if counted else math.nan
+            remaining = self.budget - elapsed if elapsed < self.budget else 0.0
+            if counted and not repeat:  # the first result of an architecture in its run is kept (all runs: evaluate)
+                evaluated = self._evaluated.get(epoch)
+                (evaluated if evaluated is not None else self._set(epoch)).add(rows * NUM_ARCHS + arch, accuracy)
+        else:
+            valid = np.where(counted, accuracy, math.nan)
+            remaining = np.where(elapsed < self.budget, self.budget - elapsed, 0.0)
+        return {
             "benchmark": self.benchmark,
             "arch": arch,
             "epoch": epoch,
             "evaluated": counted,
             "repeat": repeat,
-            "valid_accuracy": _pick(counted, accuracy, math.nan),
+            "valid_accuracy": valid,
             "cost": cost * counted,
             "clock": elapsed,
-            "remaining": _pick(elapsed < self.budget, self.budget - elapsed, 0.0),
+            "remaining": remaining,
             "budget_exhausted": exhausted,
             "evaluations": evaluations,
             "best_arch": best_arch,
             "best_valid_accuracy": best_accuracy,
             "best_cost": best_cost,
         }
-        fresh = counted & (repeat ^ True)  # the first result of an architecture in its run is kept
-        seen, memo = self._tables(epoch)
-        if isinstance(fresh, np.ndarray):
-            at = (self._offsets + arch)[fresh]
-            seen.reshape(-1)[at] = True
-            if memo is not None:
-                memo.reshape(-1)[at] = accuracy[fresh]
-        elif fresh:
-            seen[rows, arch] = True
-            if memo is not None:
-                memo[rows, arch] = accuracy
-        return info
+
+
+def _improves(counted: Any, full_fidelity: bool, accuracy: Any, best_accuracy: Any) -> Any:
+    """The incumbent rule: a counted full-fidelity evaluation with a strictly better validation accuracy."""
+    return counted & full_fidelity & (accuracy > best_accuracy)

@@ -58,6 +58,18 @@ def _index_of_code_list() -> list[int]:
     return lexicographic_tables()[1].tolist()  # a list: one Python index per lookup, the fastest scalar path
 
 
+class _IndexOfCode:
+    """``index_of_code`` as a list, built on first use (the fastest scalar lookup)."""
+
+    def __getitem__(self, code: int) -> int:
+        global _INDEX_OF_CODE
+        _INDEX_OF_CODE = _index_of_code_list()  # type: ignore[assignment]
+        return _INDEX_OF_CODE[code]
+
+
+_INDEX_OF_CODE: list[int] | _IndexOfCode = _IndexOfCode()
+
+
 @cache
 def all_ops() -> np.ndarray:
     """Return the op ids of every architecture as a read-only ``(15625, 6)`` uint8 array in index order."""
@@ -132,6 +144,29 @@ def check_ops(ops: object, name: str = "ops") -> tuple[int, ...]:
     if len(values) != NUM_EDGES or any(not 0 <= o < NUM_OPS for o in values):
         raise ValueError(f"{name} must be {NUM_EDGES} {_OP_CHOICES}, got {ops!r}")
     return tuple(values)
+
+
+_VALID_OPS: Final = frozenset(range(NUM_OPS))
+_SHAPE: Final = (NUM_EDGES,)
+
+
+def cell_ops(action: object, name: str = "action") -> list[int]:
+    """Return six op ids given as an integer array, list or tuple (the one-shot envs' action); refuse the rest.
+
+    The same checks as :func:`check_ops`, with a fast path for what agents pass, an integer array of
+    shape (6,), whose values are checked in one set operation.
+    """
+    if type(action) is np.ndarray and action.shape == _SHAPE and action.dtype.kind in "iu":
+        ops = action.tolist()
+        if _VALID_OPS.issuperset(ops):
+            return ops
+    return list(check_ops(action, name))  # the other forms; raises naming a bad value
+
+
+def index_of_op_list(ops: list[int]) -> int:
+    """Return the official index of six checked op ids (:func:`index_of_ops` unrolled, for the hot path)."""
+    a, b, c, d, e, f = ops
+    return _INDEX_OF_CODE[((((a * 5 + b) * 5 + c) * 5 + d) * 5 + e) * 5 + f]
 
 
 def check_op_array(actions: object, shape: tuple[int, ...], name: str = "actions") -> np.ndarray:
@@ -291,8 +326,14 @@ def arch_str(index: int) -> str:
 
 
 @cache
+def official_strings() -> list[str]:
+    """Return the official arch string of every architecture, in index order (cached)."""
+    return [_format_arch_str(tuple(row)) for row in all_ops().tolist()]
+
+
+@cache
 def _str_to_index() -> dict[str, int]:
-    return {_format_arch_str(tuple(int(o) for o in row)): i for i, row in enumerate(all_ops())}
+    return {text: i for i, text in enumerate(official_strings())}
 
 
 def index_of(arch: int | str | Arch | tuple[int, ...] | list[int]) -> int:

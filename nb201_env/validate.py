@@ -69,7 +69,10 @@ def check_real(name: str, value: object, *, positive: bool = False, allow_none: 
     none = " or None" if allow_none else ""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ArgumentTypeError(f"{name} must be {what}{none}, got {shown(value)}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float range, such as 10**400
+        raise ValueError(f"{name} must be {what}{none}, got {shown(value)}, beyond the range of a float") from None
     if not math.isfinite(number) or (positive and number <= 0):
         raise ValueError(f"{name} must be {what}{none}, got {value!r}")
     return number
@@ -118,22 +121,38 @@ def _same(value: object, option: object) -> bool:
     return type(value) is type(option) and value == option
 
 
+def check_keywords(owner: str, given: Iterable[str], valid: Iterable[str]) -> None:
+    """Refuse a keyword argument ``owner`` does not take with Python's own ``TypeError`` text.
+
+    Clients rely on that text: Gymnasium's ``make`` and TorchRL's ``GymEnv`` retry without ``render_mode`` or
+    ``frameskip`` only on ``TypeError("... got an unexpected keyword argument 'x'")``.
+    """
+    options = tuple(valid)
+    for key in given:
+        if key not in options:
+            raise TypeError(
+                f"{owner}() got an unexpected keyword argument {key!r}; valid keyword arguments are: "
+                f"{', '.join(map(repr, options))}"
+            )
+
+
 def check_epoch(value: object, schedule: int | None = None, name: str = "epoch") -> Any:
     """Return a 0-based epoch (``None`` = the last) as an int, within the schedule when it is known."""
     high = None if schedule is None else schedule - 1
     return check_int(f"{name} (0-based)", value, low=0, high=high, allow_none=True)
 
 
-def check_reset(seed: object, options: object) -> bool:
-    """Check ``reset(seed=..., options=...)``; return whether a new search run was asked for."""
+def check_reset(seed: object, options: object) -> tuple[int | None, bool]:
+    """Check ``reset(seed=..., options=...)``; return the seed as a Python ``int`` (numpy integers are accepted,
+    Gymnasium's seeding takes only ``int``) and whether a new search run was asked for."""
     if seed is not None:
-        check_int("seed", seed, low=0)
+        seed = check_int("seed", seed, low=0)
     if options is None:
-        return seed is not None
+        return seed, seed is not None
     if not isinstance(options, Mapping):
         raise ArgumentTypeError(f"options must be a dict or None, got {shown(options)}")
     unknown = [k for k in options if k != "new_search"]
     if unknown:
         raise ValueError(f"unknown reset option {unknown[0]!r}; the only option is 'new_search' (True or False)")
     new_search = check_bool("options['new_search']", options.get("new_search", False))
-    return seed is not None or new_search
+    return seed, seed is not None or new_search

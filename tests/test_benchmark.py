@@ -144,3 +144,39 @@ def test_reported_test_figures_cover_every_architecture(public_bench):
         assert not np.isnan(public_bench.test_accuracy_many(every, dataset)).any(), dataset
     assert public_bench._test_record("cifar100", None) == ("cifar100", "ori-test", 200)
     assert public_bench._test_record("cifar100", 12) == ("cifar100", "x-test", 12)
+
+
+def test_validation_many_answers_as_validation_on_every_path(public_bench):
+    """The first call for a signal takes the checked path and remembers it; later calls gather once."""
+    archs = np.array([0, 6111, 15624, 6111])
+    for _ in range(2):
+        accuracy, cost = public_bench.validation_many(archs, "cifar100")
+        expected = [public_bench.validation(int(a), "cifar100") for a in archs]
+        assert accuracy.tolist() == [e.accuracy for e in expected] and cost.tolist() == [e.cost for e in expected]
+    assert public_bench.validation_many(archs.reshape(2, 2))[0].shape == (2, 2)
+    assert (
+        public_bench.validation_many(archs.astype(np.uint16))[0].tolist()
+        == public_bench.validation_many(archs)[0].tolist()
+    )
+    for bad in ([1, -1], [15625], [-15626], [[1, 2], [3, -2]]):
+        with pytest.raises(ValueError, match=r"arch index -?\d+ is out of range: valid indices are 0..15624"):
+            public_bench.validation_many(np.array(bad))
+    with pytest.raises(TypeError, match="integer index array"):
+        public_bench.validation_many(np.array([1.0]))
+
+
+def test_the_tabular_evaluators_fast_path_equals_the_checked_one(public_bench):
+    from nb201_env.evaluators import Evaluation, TabularConfig, TabularEvaluator
+    from nb201_env.store import MissingValueError
+
+    evaluator = TabularEvaluator(public_bench, TabularConfig("cifar10", seed_policy="mean"))
+    rng = np.random.default_rng(0)
+    for arch in (0, 6111, 15624):
+        got = evaluator.evaluate(arch, rng)
+        assert type(got) is Evaluation and got == public_bench.validation(arch, "cifar10")
+    for bad in (-1, 15625, True):
+        with pytest.raises((ValueError, TypeError)):
+            evaluator.evaluate(bad, rng)  # never a silent wrap-around of a list index
+    evaluator._accuracies[6111] = float("nan")  # what a missing value looks like: the checked path decides
+    assert evaluator.evaluate(6111, rng) == public_bench.validation(6111, "cifar10")
+    assert issubclass(MissingValueError, LookupError)  # the checked path raises it for a value really missing

@@ -1,8 +1,13 @@
+import importlib
 import json
+import re
 import shutil
+import subprocess
+import sys
 
 import pytest
 
+import nb201_env
 from nb201_env.cli import main
 from nb201_env.space import Arch
 from nb201_env.store.reseal import reseal_store
@@ -91,3 +96,71 @@ def test_errors_are_one_clear_line(public_store, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["convert", "csv", "x"])  # argparse names the valid kinds
     assert "invalid choice: 'csv'" in capsys.readouterr().err
+
+
+def _help(capsys, argv: list[str], main_fn=main) -> str:
+    with pytest.raises(SystemExit) as done:
+        main_fn([*argv, "--help"])
+    assert done.value.code == 0
+    return capsys.readouterr().out
+
+
+SUBCOMMANDS = ["convert", "download", "build-table", "list", "info", "query", "verify", "upgrade-store"]
+MARKUP = re.compile(r"``|:(mod|func|class|meth|data|attr):`")
+
+
+def test_help_is_plain_text_describes_every_subcommand_and_shows_defaults(capsys):
+    top = _help(capsys, [])
+    assert top.startswith("usage: nb201 ") and not MARKUP.search(top)
+    for name in SUBCOMMANDS:
+        assert re.search(rf"^    {name}\s+\S", top, re.M) or f"    {name}\n" in top, name  # listed with its summary
+        text = _help(capsys, [name])
+        assert text.startswith(f"usage: nb201 {name} ") and not MARKUP.search(text), name
+        description = text.split("\n\n")[1]
+        assert description[0].isupper() and description.rstrip().endswith("."), (name, description)
+    build = " ".join(_help(capsys, ["build-table"]).split())
+    assert "training processes, one thread each (default: 2)" in build and "(default: 777)" in build
+    assert "(default: None)" not in build and "(default: False)" not in build
+
+
+def test_version_and_the_usage_line_name_the_command_as_typed(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"nb201 {nb201_env.__version__}"
+    typed = subprocess.run([sys.executable, "-m", "nb201_env.cli", "list", "--help"], capture_output=True, text=True)
+    assert typed.returncode == 0 and typed.stdout.startswith("usage: python -m nb201_env.cli list")
+
+
+@pytest.mark.parametrize("module", ["run", "report", "cluster"])
+def test_the_harness_commands_help_in_plain_text_as_typed(capsys, module):
+    command = importlib.import_module(f"benchmarks.harness.{module}")
+    text = _help(capsys, [], command.main)
+    assert text.startswith(f"usage: python -m benchmarks.harness.{module} ") and not MARKUP.search(text)
+    assert "run.py" not in text.splitlines()[0]
+    if module != "report":
+        assert "(default: nb201)" in " ".join(text.split())
+
+
+def test_list_marks_the_store_that_info_opens_as_the_default(public_store, monkeypatch, tmp_path, capsys):
+    """After `nb201 convert shared` the cache holds a copy named nb201-public: that copy is what opens by default."""
+    monkeypatch.delenv("NB201_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    converted = tmp_path / "nb201_env" / "nb201.store"
+    shutil.copytree(public_store, converted)  # what `nb201 convert shared` writes: the same store, bit for bit
+    assert main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    bundled = next(line for line in lines if " bundled " in line and line.startswith("nb201-public"))
+    cached = next(line for line in lines if " cache " in line)
+    assert "(default)" not in bundled and cached.startswith("nb201-public (default)")
+    assert "shadowed" not in cached and f"this copy opens by path {converted}" in cached
+    assert main(["list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [k["path"] for k in listed if k["default"]] == [str(converted)]
+    assert main(["info", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["path"] == str(converted)
+    monkeypatch.setenv("NB201_DATA", "nb201-proxy-cifar10")  # the variable wins: the proxy is the default now
+    assert main(["list", "--json"]) == 0
+    assert [k["name"] for k in json.loads(capsys.readouterr().out) if k["default"]] == ["nb201-proxy-cifar10"]
+    monkeypatch.setenv("NB201_DATA", str(tmp_path / "gone"))
+    assert main(["list"]) == 0
+    assert "no default: $NB201_DATA" in capsys.readouterr().out

@@ -69,3 +69,39 @@ def test_shared_store_matches_the_csv_sources(shared_nb201, shared_store):
     assert train[0, 0, 0] == float(times[0]["cifar10_train_per_epoch_s_recorded"]) / 2 and not mask[0]
     assert train[5000, 0, 0] == float(times[5000]["cifar10_train_per_epoch_s_fit"]) / 2 and mask[5000]
     assert store.manifest.sources["times"].estimate
+
+
+def test_a_long_table_is_read_once_into_its_groups(tmp_path):
+    from nb201_env.importers.csv_tables import read_table
+
+    path = tmp_path / "long.csv"
+    rows = [f"{i},{Arch(i).to_str()},{d},{hp},{i + hp / 1000}" for i in (3, 4) for d in ("a", "b") for hp in (12, 200)]
+    path.write_text("arch_index,arch_str,dataset,hp,acc\n" + "\n".join(rows) + "\n")
+    groups = read_table(path, ["acc"], ("dataset", "hp"))
+    assert sorted(groups) == [("a", "12"), ("a", "200"), ("b", "12"), ("b", "200")]
+    assert groups[("b", "200")]["acc"][4] == 4.2 and np.isnan(groups[("b", "200")]["acc"][5])
+    for where in ({"dataset": "a", "hp": "12"}, {"dataset": "b", "hp": "200"}):
+        assert np.array_equal(read_columns(path, ["acc"], where)["acc"], groups[tuple(where.values())]["acc"],
+                              equal_nan=True)  # fmt: skip
+    assert np.isnan(read_columns(path, ["acc"], {"dataset": "c", "hp": "12"})["acc"]).all()  # no such rows
+    path.write_text(path.read_text() + f"3,{Arch(3).to_str()},a,12,9\n")
+    with pytest.raises(CsvFormatError, match=r"arch 3 appears twice \(in group \{'dataset': 'a', 'hp': '12'\}\)"):
+        read_table(path, ["acc"], ("dataset", "hp"))
+
+
+def test_convert_shared_reads_each_table_once(shared_nb201, tmp_path, monkeypatch):
+    import builtins
+    from collections import Counter
+
+    from nb201_env.importers import csv_tables
+    from nb201_env.importers.shared_figures import build_shared_store
+
+    opened: Counter = Counter()
+
+    def counting_open(path, *args, **kwargs):
+        opened[str(path)] += 1
+        return builtins.open(path, *args, **kwargs)
+
+    monkeypatch.setattr(csv_tables, "open", counting_open, raising=False)
+    build_shared_store(shared_nb201, tmp_path / "s.store")
+    assert len(opened) == 5 and set(opened.values()) == {1}, opened

@@ -59,3 +59,19 @@ def test_the_readme_is_a_manual_and_the_rest_lives_in_docs():
     assert len(readme.splitlines()) <= 250
     for page in PAGES[1:]:
         assert f"](docs/{page.name})" in readme, f"the README does not link docs/{page.name}"
+
+
+COMMAND = re.compile(r"^(nb201 |python -m |python3 |bash |pip |--)")
+
+
+def prose(text: str) -> list[str]:
+    """Return the lines of ``text`` outside fenced and indented code blocks."""
+    return [line for line in _FENCE.sub("", text).splitlines() if line.strip() and not line.startswith("    ")]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))
+def test_commands_stand_in_code_blocks_not_in_prose(page: Path):
+    """A command line (or the tail of one) outside a code block renders as a stray paragraph."""
+    assert prose("a\n```\nnb201 list\n```\n    python -m x\nnb201 info") == ["a", "nb201 info"]
+    stray = [line for line in prose(page.read_text()) if COMMAND.match(line)]
+    assert stray == [], f"{page.name}: {stray}"

@@ -9,6 +9,7 @@ from benchmarks.harness.results import ResultsWriter, read_results
 from benchmarks.harness.summary import anytime_curves, markdown_table, summarize
 from benchmarks.harness.sweep import sweep
 from benchmarks.harness.tasks import protocol_variants
+from nb201_env.benchmark import Benchmark
 
 
 @pytest.fixture
@@ -56,7 +57,7 @@ def test_parallel_sweep_equals_serial(fake_agent, public_store, tmp_path):
 
 
 def test_unknown_agent_and_protocol_are_named(public_store, tmp_path):
-    with pytest.raises(ValueError, match="unknown agent 'genetic'; known agents are: random"):
+    with pytest.raises(ValueError, match="unknown agent 'genetic'; known agents are: 'random'"):
         sweep(["genetic"], protocol_variants(["nb201"], None), 1, tmp_path / "x.jsonl", str(public_store))
     with pytest.raises(ValueError, match="unknown protocol 'darts'"):
         protocol_variants(["darts"], None)
@@ -67,8 +68,10 @@ def _record(agent, run, c10, valid=90.0):
         "agent": agent,
         "protocol": "nb201",
         "dataset": "cifar10",
-        "budget": 100.0,
+        "budget": 12000.0,
+        "rule": "nb201",
         "run": run,
+        "seed": run,
         "benchmark": "b",
         "best_valid": valid,
         "evaluations": 3,
@@ -234,3 +237,105 @@ def test_outputs_are_checked_before_any_run(public_store, tmp_path, capsys, capl
     with pytest.raises(SystemExit):
         main(["--runs", "0"])
     assert "--runs must be an int >= 1" in capsys.readouterr().err
+
+
+def test_your_own_agent_runs_by_module_and_function_and_the_table_goes_to_stdout(public_store, tmp_path, capsys):
+    """``--agents fake_agent:search`` (a module on the path, no registry edit) runs through the same path as the
+    built-in agents; the tables are the command's results (stdout), logs and progress go to stderr."""
+    from benchmarks.harness.run import main
+
+    out, report = tmp_path / "r.jsonl", tmp_path / "rep"
+    main(["--agents", "fake_agent:search", "random", "--budgets", "1000", "--runs", "2", "--workers", "1",
+          "--store", str(public_store), "--out", str(out), "--report", str(report)])  # fmt: skip
+    captured = capsys.readouterr()
+    assert "| nb201@1000 | fake_agent:search | 2 |" in captured.out and "| nb201@1000 | random | 2 |" in captured.out
+    assert (
+        captured.out.strip()
+        == (report / "table.md").read_text().strip() + "\n\n" + (report / "tests.md").read_text().strip()
+    )
+    assert (
+        "report written to" not in captured.out and "| nb201@1000" not in captured.err and "search runs" in captured.err
+    )
+    assert {r["agent"] for r in read_results(out)} == {"fake_agent:search", "random"}
+
+
+def test_a_bad_module_function_agent_is_named_before_any_run(public_store, tmp_path, capsys):
+    from benchmarks.harness.run import main
+
+    for agent, needle in (
+        ("no_such_module:search", "cannot import 'no_such_module'"),
+        ("fake_agent:no_such_function", "module 'fake_agent' has no function 'no_such_function'"),
+        ("genetic", "unknown agent 'genetic'; known agents are: 'random'"),
+        ("fake_agent:1x", "give your own agent as module:function"),
+    ):
+        with pytest.raises(SystemExit) as code:
+            main(["--agents", agent, "--store", str(public_store), "--out", str(tmp_path / "r.jsonl")])
+        assert code.value.code == 2 and needle in capsys.readouterr().err, agent
+    assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_without_a_report_the_results_file_is_not_read_back(fake_agent, public_store, tmp_path, monkeypatch):
+    from benchmarks.harness import sweep as sweep_module
+
+    reads = []
+    real = sweep_module.read_results
+    monkeypatch.setattr(sweep_module, "read_results", lambda path, *a, **k: reads.append(path) or real(path, *a, **k))
+    out = tmp_path / "r.jsonl"
+    assert sweep([fake_agent], protocol_variants(["nb201"], [800.0]), 2, out, str(public_store), workers=1,
+                 progress=False, read_back=False) == []  # fmt: skip
+    assert reads == [out] and len(read_results(out)) == 2  # once, before the runs, to resume
+
+
+def test_a_degraded_agent_gets_no_paper_figure_and_splits_are_named():
+    degraded = [{**_record("bohb", r, 93.0 + r), "settings": {"degraded": "one fidelity (epoch 11): i.e. TPE"}}
+                for r in range(2)]  # fmt: skip
+    ori = {"cifar10": "ori-test", "cifar100": "ori-test", "ImageNet16-120": "ori-test"}
+    rea = [{**_record("rea", r, 93.0 + r), "test_split": ori} for r in range(2)]
+    table = markdown_table(summarize(degraded + rea))
+    assert "| bohb (degraded) |" in table and "paper 93.61" not in table
+    assert "bohb (degraded): one fidelity (epoch 11): i.e. TPE; not the paper's bohb" in table
+    assert "| CIFAR-10 test (ori-test) | CIFAR-100 test (ori-test) | ImageNet16-120 test (ori-test) |" in table
+    assert "(paper 93.92 ± 0.30)" in table  # CIFAR-10: the paper's split too
+    assert "(paper x-test 45.54 ± 1.03)" in table and "not like for like" in table
+
+
+def test_coinciding_anytime_curves_are_drawn_apart_and_said_so(public_store, tmp_path):
+    import matplotlib
+
+    from benchmarks.harness.plots import coinciding, plot_anytime
+
+    curve = np.array([np.nan, 90.0, 93.0])
+    assert coinciding({"a": curve, "b": curve + 0.01, "c": curve + 1.0, "d": curve}) == {"b": "a", "d": "a"}
+    assert coinciding({"a": curve, "b": np.array([90.0, 90.0, 93.0])}) == {}  # one has a value where the other has none
+    records = [_record("random", r, 93.0) for r in range(3)] + [_record("reinforce", r, 93.0) for r in range(3)]
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # keep the legend as text in the SVG
+        plot_anytime(records, Benchmark.open(public_store), tmp_path)
+    svg = (tmp_path / "anytime_nb201.svg").read_text()
+    assert "reinforce (n=3; coincides with random)" in svg and "random (n=3)" in svg
+
+
+def test_a_pool_holds_only_a_few_chunks_in_flight(fake_agent, public_store, tmp_path, monkeypatch):
+    """Records wait in memory only until written: the sweep submits a few chunks per worker, not all of them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from benchmarks.harness import sweep as sweep_module
+    from benchmarks.harness.tasks import init_worker
+
+    outstanding, most = [0], [0]
+
+    class Counting(ThreadPoolExecutor):  # threads instead of processes; counts what is submitted and not done
+        def __init__(self, workers, mp_context=None, initializer=None, initargs=()):
+            super().__init__(workers)
+
+        def submit(self, fn, *args):
+            outstanding[0] += 1
+            most[0] = max(most[0], outstanding[0])
+            future = super().submit(fn, *args)
+            future.add_done_callback(lambda _: outstanding.__setitem__(0, outstanding[0] - 1))
+            return future
+
+    init_worker(str(public_store), in_pool=False)
+    monkeypatch.setattr(sweep_module, "ProcessPoolExecutor", Counting)
+    records = sweep([fake_agent], protocol_variants(["nb201"], [600.0]), 200, tmp_path / "r.jsonl",
+                    str(public_store), workers=2, progress=False)  # fmt: skip
+    assert len(records) == 200 and 2 <= most[0] <= sweep_module.IN_FLIGHT * 2 < 200 // 12

@@ -6,7 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import nb201_env  # noqa: F401  (registers the envs)
+import nb201_env
 from nb201_env import locate
 from nb201_env.benchmark import Benchmark
 from nb201_env.config import EnvConfig
@@ -85,15 +85,16 @@ def test_same_run_and_clock_as_the_single_objective_env_and_a_front_of_the_run(p
     archs = np.array([a for a, _ in evaluated])
     points = np.array([r for _, r in evaluated], dtype=np.float64)
     front = set(archs[pareto_mask(points)].tolist())
-    assert set(mo_infos[-1]["pareto_archs"].tolist()) == front and len(front) > 2
-    assert mo_infos[-1]["pareto_front"].shape == (len(front), 3)
+    front_archs, front_points = mo_env.get_wrapper_attr("pareto_front")()
+    assert set(front_archs.tolist()) == front and len(front) > 2 and mo_infos[-1]["pareto_size"] == len(front)
+    assert front_points.shape == (len(front), 3) and front_points.dtype == np.float32
     # a new search run starts an empty front; a plain reset keeps the run
     mo_env.reset()
     _, _, _, _, info = mo_env.step(all_ops()[0].astype(np.int64))
-    assert len(info["pareto_archs"]) >= len(front)
+    assert info["pareto_size"] >= len(front)
     mo_env.reset(seed=9)
     _, _, _, _, info = mo_env.step(all_ops()[77].astype(np.int64))
-    assert info["pareto_archs"].tolist() == [info["arch"]]
+    assert info["pareto_size"] == 1 and mo_env.unwrapped.pareto_front()[0].tolist() == [info["arch"]]
 
 
 def test_only_full_fidelity_evaluations_enter_the_front(proxy_bench):
@@ -101,9 +102,9 @@ def test_only_full_fidelity_evaluations_enter_the_front(proxy_bench):
     env.reset(seed=0)
     cell = all_ops()[6111].astype(np.int64)
     _, reward, _, _, info = env.step(np.r_[cell, 0])
-    assert info["epoch"] == 0 and reward[0] > 0 and len(info["pareto_archs"]) == 0
+    assert info["epoch"] == 0 and reward[0] > 0 and info["pareto_size"] == 0
     _, reward, _, _, info = env.step(np.r_[cell, 1])
-    assert info["epoch"] == 2 and info["pareto_archs"].tolist() == [6111]
+    assert info["epoch"] == 2 and env.unwrapped.pareto_front()[0].tolist() == [6111] and info["pareto_size"] == 1
 
 
 def test_objectives_are_named_by_the_store_and_bad_ones_list_the_valid_choices(proxy_bench, public_bench):
@@ -136,7 +137,7 @@ def test_an_injected_vector_reward_brings_its_own_costs_and_units(proxy_bench):
     assert info["objectives"] == {"valid_accuracy": info["valid_accuracy"], "energy_mj": 1.0 + 6111 % 7}
     assert env.unwrapped.reward_space is reward.reward_space and env.unwrapped.objectives == reward.objectives
     assert env.unwrapped.describe()["objective_units"] == ["%", "mJ"]
-    assert info["pareto_archs"].tolist() == [6111]
+    assert env.unwrapped.pareto_front()[0].tolist() == [6111]
 
 
 def test_any_search_env_rewards_the_objectives_it_is_given(public_bench):
@@ -221,3 +222,42 @@ def test_vector_runs_reward_vectors_and_zeros_where_nothing_counted(public_bench
     for k in range(1, 6):  # the 400 s run out: what is not counted is rewarded with zeros
         rewards, info = runs.evaluate(archs + 100 * k, rng)
     assert not info["evaluated"].any() and not rewards.any() and rewards.shape == (3, 2)
+
+
+def test_reward_dim_and_a_wrapper_that_reads_it(public_bench):
+    """MO-Gymnasium's wrappers and env tests read ``env.unwrapped.reward_dim``."""
+    env = mo_gym.make("NASBench201-MO-v0", benchmark=public_bench, protocol="nb201", objectives=(*PIXEL3, "flops_m"))
+    assert env.unwrapped.reward_dim == 3 == env.unwrapped.reward_space.shape[0]
+    skipping = mo_gym.wrappers.MOMaxAndSkipObservation(env, skip=3)
+    skipping.reset(seed=0)
+    _, first, *_ = skipping.step(3)  # three edges per call: no cell is finished yet
+    _, second, terminated, _, info = skipping.step(1)
+    assert first.shape == second.shape == (3,) and not first.any() and terminated
+    reward = ObjectivesReward.from_benchmark(public_bench, "cifar10", (*PIXEL3, "flops_m"))
+    expected = reward(info["valid_accuracy"], info["arch"])
+    assert info["arch"] == nb201_env.Arch.from_ops([3, 3, 3, 1, 1, 1]).index and np.array_equal(second, expected)
+    with pytest.raises(RuntimeError, match="pareto_front\\(\\) needs a vector reward"):
+        NASBench201Env(benchmark=public_bench).pareto_front()
+
+
+def test_mo_gymnasiums_vector_env_steps_through_whole_runs(public_bench):
+    """``info`` keeps one shape for the whole run (the front's size is a number, the front a method), so
+    ``MOSyncVectorEnv``, MO-Gymnasium's documented way to vectorise, stacks it. (Its ``MOAsyncVectorEnv`` 1.3.2
+    does not start under Gymnasium 1.4, whatever the env.)"""
+    cls = mo_gym.wrappers.vector.MOSyncVectorEnv
+    make = lambda: mo_gym.make("NASBench201-MO-OneShot-v0", benchmark=public_bench, budget=3000.0)  # noqa: E731
+    envs = cls([make for _ in range(2)])
+    envs.reset(seed=0)
+    envs.action_space.seed(0)
+    sizes = []
+    for _ in range(80):  # several resets and a front that grows and shrinks
+        _, rewards, terminated, truncated, info = envs.step(envs.action_space.sample())
+        assert rewards.shape == (2, 2)
+        if "pareto_size" in info:
+            sizes.append(info["pareto_size"][info["_pareto_size"]].max())
+        if "objectives" in info:  # present where an evaluation counted
+            assert info["objectives"]["valid_accuracy"].shape == (2,)
+    assert max(sizes) >= 3
+    archs, points = envs.call("pareto_front")[0]
+    assert len(archs) == len(points) >= 1
+    envs.close()

@@ -3,7 +3,7 @@ README's headline table shows exactly what they give."""
 
 import pytest
 
-from benchmarks.harness.summary import PUBLISHED_NB201, summarize
+from benchmarks.harness.summary import PAPER_SPLITS, PUBLISHED_NB201, summarize
 from benchmarks.harness.sweep import sweep
 from benchmarks.harness.tasks import protocol_variants
 
@@ -44,7 +44,12 @@ def test_random_rea_reinforce_match_the_nb201_paper(public_store, tmp_path):
         assert runs == "500" and evaluations == f"{rows[agent]['evaluations_mean']:.0f}"
         for cell, (dataset, (mean, std)) in zip(cells, PUBLISHED_NB201[agent].items()):
             ours = f"{rows[agent][f'{dataset}_mean']:.2f} ± {rows[agent][f'{dataset}_std']:.2f}"
-            assert cell == f"{ours} (paper {mean:.2f} ± {std:.2f})", f"README, {label}, {dataset}"
+            split = rows[agent][f"{dataset}_split"]  # the paper's own split is not named; another one is
+            paper = f"{PAPER_SPLITS[dataset]} " if split != PAPER_SPLITS[dataset] else ""
+            assert cell == f"{ours} (paper {paper}{mean:.2f} ± {std:.2f})", f"README, {label}, {dataset}"
+    header = (REPO / "README.md").read_text().split("\n## Results\n", 1)[1]
+    for dataset, label in (("cifar10", "CIFAR-10"), ("cifar100", "CIFAR-100"), ("ImageNet16-120", "ImageNet16-120")):
+        assert f"| {label} test ({rows['random'][f'{dataset}_split']}) |" in header
 
 
 def readme_results_table() -> dict[str, list[str]]:

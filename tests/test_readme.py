@@ -2,6 +2,8 @@
 
 import re
 
+import pytest
+
 from shared_data import REPO
 
 
@@ -33,3 +35,12 @@ def test_the_quick_start_python_example_runs_as_written(capsys):
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("Evaluation(accuracy=84.384")
     assert printed[-1].startswith("6111 ")  # the cell built edge by edge is the one named
+
+
+def test_the_multi_objective_example_runs_as_written(capsys):
+    pytest.importorskip("mo_gymnasium")
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("import gymnasium as gym, mo_gymnasium as mo_gym", 1)[1].split("```", 1)[0]
+    exec(compile("import gymnasium as gym, mo_gymnasium as mo_gym" + block, "README.md MO example", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "[6111]" in printed and "0.84384" in printed  # the front holds the one cell evaluated, its accuracy

@@ -18,25 +18,28 @@ from pathlib import Path
 
 from benchmarks.harness.registry import AGENTS
 from benchmarks.harness.report import write_report
+from benchmarks.harness.results import ResultsBusy
 from benchmarks.harness.sweep import RunsLost, check_outputs, sweep
-from benchmarks.harness.tasks import protocol_variants
+from benchmarks.harness.tasks import add_protocols_argument, protocol_variants
+from nb201_env.helptext import HelpFormatter, plain, prog
 from nb201_env.locate import find_store
-from nb201_env.protocols import PROTOCOLS
 from nb201_env.store.errors import StoreError
 
 log = logging.getLogger("benchmarks.harness")
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog=prog("benchmarks.harness.cluster"), description=plain(__doc__), formatter_class=HelpFormatter
+    )
     able = [name for name, spec in AGENTS.items() if spec.searcher]
-    parser.add_argument("--agents", nargs="+", default=able, choices=able)
+    parser.add_argument("--agents", nargs="+", default=able, choices=able, help="agents with an ask/tell searcher")
     parser.add_argument("--workers", nargs="+", type=int, default=[1, 4, 16], help="simulated workers")
-    parser.add_argument("--protocols", nargs="+", default=["nb201"], choices=list(PROTOCOLS))
-    parser.add_argument("--runs", type=int, default=100)
-    parser.add_argument("--processes", type=int, default=0, help="processes running the simulations (default: cores)")
+    add_protocols_argument(parser)
+    parser.add_argument("--runs", type=int, default=100, help="search runs per agent, protocol and worker count")
+    parser.add_argument("--processes", type=int, default=0, help="processes running the simulations (0: one per core)")
     parser.add_argument("--store", help="benchmark name or store (default: $NB201_DATA, the cache, nb201-public)")
-    parser.add_argument("--out", type=Path, default=Path("results/cluster.jsonl"))
+    parser.add_argument("--out", type=Path, default=Path("results/cluster.jsonl"), help="results file (JSON lines)")
     parser.add_argument("--report", type=Path, help="also write the table and plots into this folder")
     args = parser.parse_args(argv)
     if args.runs < 1 or any(k < 1 for k in args.workers):
@@ -48,11 +51,12 @@ def main(argv: list[str] | None = None) -> None:
         store = str(find_store(args.store))
         start = time.perf_counter()
         records = sweep(args.agents, protocol_variants(args.protocols, None), args.runs, args.out.expanduser(),
-                        store, args.processes, cluster_workers=args.workers)  # fmt: skip
-        log.info("%d records in %s (%.1f s)", len(records), args.out, time.perf_counter() - start)
+                        store, args.processes, cluster_workers=args.workers,
+                        read_back=args.report is not None)  # fmt: skip
+        log.info("results in %s (%.1f s)", args.out, time.perf_counter() - start)
         if args.report:
-            write_report(records, args.report.expanduser(), store)
-    except (OSError, ValueError, LookupError, RunsLost, StoreError) as exc:
+            print(write_report(records, args.report.expanduser(), store))
+    except (OSError, ValueError, LookupError, RunsLost, ResultsBusy, StoreError) as exc:
         log.error("error: %s", exc)
         sys.exit(2)
 

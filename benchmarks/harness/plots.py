@@ -47,9 +47,18 @@ def plot_anytime(
         dataset = runs[0]["dataset"]
         grid = np.linspace(0, budget, 400)
         fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
-        for agent, agent_runs in sorted(agents.items()):
-            mean, lo, hi = bootstrap_band(anytime_curves(agent_runs, bench, grid, dataset), rng)
-            line = ax.plot(grid, mean, label=f"{agent} (n={len(agent_runs)})")[0]
+        bands = {
+            agent: bootstrap_band(anytime_curves(agent_runs, bench, grid, dataset), rng)
+            for agent, agent_runs in sorted(agents.items())
+        }
+        same = coinciding({agent: band[0] for agent, band in bands.items()})
+        for i, (agent, (mean, lo, hi)) in enumerate(bands.items()):
+            label = f"{agent} (n={len(agents[agent])})"
+            style: dict[str, Any] = {}
+            if agent in same:  # drawn dashed over the curve it coincides with, so that both stay visible
+                label = f"{label[:-1]}; coincides with {same[agent]})"
+                style = {"linestyle": (2 * i % 8, (4, 4)), "linewidth": 2.2}
+            line = ax.plot(grid, mean, label=label, **style)[0]
             ax.fill_between(grid, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
         finals = [r["test"].get(dataset) for r in runs if r["test"].get(dataset) is not None]
         if wall:  # a derived cell can be worse mid-search than at the end: show every epoch's
@@ -65,6 +74,20 @@ def plot_anytime(
         files += save_figure(fig, folder, f"anytime_{slug(protocol)}")
         plt.close(fig)
     return files
+
+
+def coinciding(means: dict[str, np.ndarray], tolerance: float = 0.02) -> dict[str, str]:
+    """Return each curve that lies on an earlier one (within ``tolerance`` percentage points everywhere, NaN
+    alike) -> the first such earlier curve: on a plot one would hide the other."""
+    out: dict[str, str] = {}
+    names = list(means)
+    for i, name in enumerate(names):
+        for earlier in names[:i]:
+            a, b = means[name], means[earlier]
+            if np.array_equal(np.isnan(a), np.isnan(b)) and np.nanmax(np.abs(a - b), initial=0.0) <= tolerance:
+                out[name] = out.get(earlier, earlier)
+                break
+    return out
 
 
 def plot_skip_share(records: list[dict[str, Any]], folder: Path) -> list[Path]:

@@ -17,13 +17,14 @@ from benchmarks.harness.plots import plot_anytime, plot_ranks, plot_skip_share
 from benchmarks.harness.results import read_results
 from benchmarks.harness.summary import markdown_drift, markdown_table, markdown_tests, summarize, write_csv
 from nb201_env.benchmark import Benchmark
+from nb201_env.helptext import HelpFormatter, plain, prog
 from nb201_env.locate import find_store
 
 log = logging.getLogger("benchmarks.harness")
 
 
 def write_report(records: list[dict[str, Any]], folder: Path, store: str) -> str:
-    """Write the tables and plots of ``records`` into ``folder`` (see above); return the Markdown table."""
+    """Write the tables and plots of ``records`` into ``folder`` (see above); return the Markdown tables to print."""
     if not records:
         raise ValueError("no finished runs to report")
     folder.mkdir(parents=True, exist_ok=True)
@@ -42,14 +43,16 @@ def write_report(records: list[dict[str, Any]], folder: Path, store: str) -> str
         tests += "\n\n" + drift
     if any(r.get("objectives") for r in records):
         write_mo_report(records, folder, store)
-    log.info("report written to %s\n%s\n\n%s", folder, table, tests)
-    return table
+    log.info("report written to %s", folder)
+    return f"{table}\n\n{tests}" if tests else table
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog=prog("benchmarks.harness.report"), description=plain(__doc__), formatter_class=HelpFormatter
+    )
     parser.add_argument("results", type=Path, help="a results .jsonl file of benchmarks.harness.run")
-    parser.add_argument("--out", type=Path, default=Path("results/report"))
+    parser.add_argument("--out", type=Path, default=Path("results/report"), help="folder of the tables and plots")
     parser.add_argument("--store", help="benchmark store (default: $NB201_DATA, the cache dir, then the bundled one)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -14,7 +14,9 @@ command skips finished runs, so an interrupted sweep resumes where it stopped. M
 (``nb201+latency_ms/pixel3``) and in each record. Weight-sharing agents (RSPS, DARTS-V1/V2, GDAS, SETN, ENAS)
 really train a supernet on ``cifar10-valid`` at ``--scale`` (``full``: NB201's settings, for a GPU; ``proxy``:
 minutes per run on a CPU; ``tiny``: tests) on wall-clock time, look each epoch's derived cell up in the
-benchmark, and are named ``<protocol>@<scale>`` (see :mod:`benchmarks.harness.supernet_runs`).
+benchmark, and are named ``<protocol>@<scale>`` (see :mod:`benchmarks.harness.supernet_runs`). Your own agent
+runs by its path, ``--agents my_agents:search``. With ``--report`` the tables go to stdout; logs and the
+progress bar go to stderr.
 A worker process that dies loses only the runs it held (see :mod:`benchmarks.harness.sweep`). The output
 file and report folder are checked before any run starts.
 """
@@ -29,28 +31,38 @@ import time
 from pathlib import Path
 
 from agents.weight_sharing import SCALES
-from benchmarks.harness.registry import AGENTS
+from benchmarks.harness.registry import AGENTS, get_agent
 from benchmarks.harness.report import write_report
+from benchmarks.harness.results import ResultsBusy
 from benchmarks.harness.supernet_runs import SupernetSetup
-from benchmarks.harness.sweep import RunsLost, check_outputs, sweep
-from benchmarks.harness.tasks import protocol_variants
+from benchmarks.harness.sweep import WORKERS_PER_CORE, RunsLost, check_outputs, max_workers, sweep
+from benchmarks.harness.tasks import add_protocols_argument, protocol_variants
+from benchmarks.harness.validity import MAX_RUNS
+from nb201_env.helptext import HelpFormatter, plain, prog
 from nb201_env.locate import find_store
-from nb201_env.protocols import PROTOCOLS
 from nb201_env.store.errors import StoreError
 
 log = logging.getLogger("benchmarks.harness")
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--agents", nargs="+", default=["random", "rea", "reinforce"], choices=list(AGENTS))
-    parser.add_argument("--protocols", nargs="+", default=["nb201"], choices=list(PROTOCOLS))
+    parser = argparse.ArgumentParser(
+        prog=prog("benchmarks.harness.run"), description=plain(__doc__), formatter_class=HelpFormatter
+    )
+    parser.add_argument(
+        "--agents",
+        nargs="+",
+        default=["random", "rea", "reinforce"],
+        metavar="AGENT",
+        help=f"agents to run: {', '.join(AGENTS)}; or your own function search(env, args, seed) as module:function",
+    )
+    add_protocols_argument(parser)
     parser.add_argument("--budgets", nargs="*", type=float, help="override the presets' budgets (seconds)")
-    parser.add_argument("--runs", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=500, help="search runs per agent and protocol")
     parser.add_argument("--seed0", type=int, default=0, help="run r uses seed seed0 + r")
-    parser.add_argument("--workers", type=int, default=0, help="processes (default: one per core)")
+    parser.add_argument("--workers", type=int, default=0, help="processes (0: one per core)")
     parser.add_argument("--store", help="benchmark store (default: $NB201_DATA, the cache dir, then the bundled one)")
-    parser.add_argument("--out", type=Path, default=Path("results/search.jsonl"))
+    parser.add_argument("--out", type=Path, default=Path("results/search.jsonl"), help="results file (JSON lines)")
     parser.add_argument("--report", type=Path, help="also write the table and plots into this folder")
     parser.add_argument(
         "--objectives",
@@ -68,6 +80,12 @@ def main(argv: list[str] | None = None) -> None:
     for name, value, low in (("--runs", args.runs, 1), ("--workers", args.workers, 0), ("--seed0", args.seed0, 0)):
         if value < low:
             parser.error(f"{name} must be an int >= {low}, got {value}")
+    for name, value, high, why in (
+        ("--runs", args.runs, MAX_RUNS, "runs per agent and protocol"),
+        ("--workers", args.workers, max_workers(), f"{WORKERS_PER_CORE} processes per usable core"),
+    ):
+        if value > high:
+            parser.error(f"{name} must be an int <= {high} ({why}), got {value}")
     try:
         supernet = SupernetSetup(args.scale, args.data, args.data_cache, args.device, args.threads, args.epochs)
     except ValueError as exc:
@@ -75,7 +93,12 @@ def main(argv: list[str] | None = None) -> None:
     for budget in args.budgets or []:
         if not (budget > 0 and math.isfinite(budget)):
             parser.error(f"--budgets must be positive finite seconds, got {budget}")
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    for agent in args.agents:  # an unknown name, or a module:function that does not import: before anything else
+        try:
+            get_agent(agent)
+        except ValueError as exc:
+            parser.error(f"--agents: {exc}")
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # logs and the progress bar: stderr
     logging.getLogger("nb201_env").setLevel(logging.WARNING)  # per-run library messages would drown the bar
     try:
         check_outputs(args.out.expanduser(), args.report.expanduser() if args.report else None)
@@ -91,11 +114,12 @@ def main(argv: list[str] | None = None) -> None:
             args.seed0,
             objectives=args.objectives,
             supernet=supernet,
+            read_back=args.report is not None,  # the whole file is read again only for a report
         )
-        log.info("%d records in %s (%.1f s)", len(records), args.out, time.perf_counter() - start)
+        log.info("results in %s (%.1f s)", args.out, time.perf_counter() - start)
         if args.report:
-            write_report(records, args.report.expanduser(), store)
-    except (OSError, ValueError, LookupError, RunsLost, StoreError) as exc:  # one clear line
+            print(write_report(records, args.report.expanduser(), store))  # the results: stdout
+    except (OSError, ValueError, LookupError, RunsLost, ResultsBusy, StoreError) as exc:  # one clear line
         log.error("error: %s", exc)
         sys.exit(2)
 

@@ -7,30 +7,53 @@ any run starts.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing as mp
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from benchmarks.harness.registry import get_agent
-from benchmarks.harness.results import ResultsWriter, iter_pending, read_results
+from benchmarks.harness.results import ResultsWriter, iter_pending, read_results, results_lock
 from benchmarks.harness.supernet_runs import SupernetSetup, protocol_name
 from benchmarks.harness.tasks import Task, init_worker, run_task
+from benchmarks.harness.validity import MAX_RUNS, SweepSpec
 from nb201_env.benchmark import Benchmark
 from nb201_env.objectives import check_objectives
 from nb201_env.protocols import SearchProtocol
 from nb201_env.store.destination import absolute, check_writable_folder
 from nb201_env.store.errors import StoreError
+from nb201_env.validate import check_int
 
 log = logging.getLogger("benchmarks.harness")
 
 
 RETRIES = 2
 """Fresh pools tried for the runs of a worker that died, before they are reported as lost."""
+
+IN_FLIGHT = 4
+"""Chunks of runs submitted per worker at a time: enough to keep the workers busy, few enough to hold."""
+
+WORKERS_PER_CORE = 4
+"""Most worker processes per usable core: each search is CPU-bound, so more only compete for the cores."""
+
+MAX_SIMULATED_WORKERS = 4096
+"""Most asynchronous workers one cluster simulation may simulate."""
+
+
+def usable_cores() -> int:
+    """Return the cores this process may run on (its CPU affinity where the OS tells, else the core count)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+def max_workers() -> int:
+    """Return the most worker processes a sweep may start: :data:`WORKERS_PER_CORE` per usable core."""
+    return WORKERS_PER_CORE * usable_cores()
 
 
 class RunsLost(RuntimeError):
@@ -49,8 +72,16 @@ def sweep(
     objectives: list[str] | None = None,
     cluster_workers: list[int] | None = None,
     supernet: SupernetSetup | None = None,
+    read_back: bool = True,
 ) -> list[dict[str, Any]]:
-    """Run every (agent, protocol, run) not yet in ``out``; return all records of the file.
+    """Run every (agent, protocol, run) not yet in ``out``; return every valid record of the file, each run once
+    (none unless ``read_back``: reading the file back costs memory that grows with the runs).
+
+    Agents, protocols and budgets given twice count once. Lines of ``out`` that are not valid runs of this
+    sweep are reported by file and line and their runs done again (:func:`~benchmarks.harness.results.
+    read_results`); a second sweep into the same ``out`` meanwhile is refused (:func:`~benchmarks.harness.
+    results.results_lock`). ``runs`` is at most :data:`~benchmarks.harness.validity.MAX_RUNS`, ``workers``
+    (0: one per usable core) at most :func:`max_workers`, and never more than the runs to do.
 
     With ``objectives``, multi-objective agents search them, and each protocol is renamed
     ``<protocol>+<cost>+...`` so that sweeps over different objectives never mix in one file. With
@@ -59,42 +90,64 @@ def sweep(
     real searches as ``supernet`` says (default :class:`SupernetSetup`: proxy scale, the shared CIFAR-10), each
     protocol named ``<protocol>@<scale>``.
     """
+    runs = check_int("runs", runs, low=1, high=MAX_RUNS)
+    workers = check_int("workers", workers, low=0, high=max_workers())
+    seed0 = check_int("seed0", seed0, low=0)
+    agents = list(dict.fromkeys(agents))  # a name given twice is one agent: its runs are done once
+    protocols = list({p.name: p for p in protocols}.values())
     for name in agents:
-        spec = get_agent(name)
+        agent = get_agent(name)
         if cluster_workers:
-            spec.cluster_searcher()  # fail before any worker starts, naming the agents that can
+            agent.cluster_searcher()  # fail before any worker starts, naming the agents that can
+    bench = Benchmark.open(store)
     goals = tuple(objectives) if objectives else None
     if goals:
-        bench = Benchmark.open(store)
         for p in protocols:
             check_objectives(bench, p.dataset, goals)  # fail before any worker starts, naming the valid ones
         costs = "+".join(o for o in goals if o != "valid_accuracy")
         protocols = [replace(p, name=f"{p.name}+{costs}") for p in protocols]
     simulated: dict[str, int | None] = {p.name: None for p in protocols}
     if cluster_workers:
+        cluster_workers = list(dict.fromkeys(cluster_workers))
         for k in cluster_workers:
-            if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-                raise ValueError(f"cluster workers must be ints >= 1, got {k!r}")
+            check_int("cluster workers", k, low=1, high=MAX_SIMULATED_WORKERS)
         simulated = {f"{p.name}/{k}w": k for p in protocols for k in cluster_workers}
         protocols = [replace(p, name=f"{p.name}/{k}w") for p in protocols for k in cluster_workers]
-    sharing = [a for a in agents if get_agent(a).weight_sharing]
+    sharing = frozenset(a for a in agents if get_agent(a).weight_sharing)
     setup = (supernet or SupernetSetup()) if sharing else None
     by_name = {p.name: p for p in protocols}
-    renamed = {}  # the weight-sharing runs of each protocol: <protocol>@<scale>
+    renamed: dict[str, str] = {}  # the weight-sharing runs of each protocol: <protocol>@<scale>
     if setup is not None:
-        renamed = {p.name: replace(p, name=protocol_name(p.name, setup)) for p in protocols}
-        by_name.update({q.name: q for q in renamed.values()})
-    wanted = [
-        (a, renamed[p.name].name if a in sharing else p.name, r) for p in protocols for a in agents for r in range(runs)
-    ]
+        for p in protocols:
+            q = replace(p, name=protocol_name(p.name, setup))
+            renamed[p.name] = q.name
+            by_name[q.name] = q
+            simulated[q.name] = None
+    spec = SweepSpec(tuple(agents), by_name, runs, seed0, bench.name, simulated, sharing, renamed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with results_lock(out):
+        return _sweep(spec, out, store, workers, goals, progress, read_back, setup)
+
+
+def _sweep(
+    spec: SweepSpec,
+    out: Path,
+    store: str,
+    workers: int,
+    goals: tuple[str, ...] | None,
+    progress: bool,
+    read_back: bool,
+    setup: SupernetSetup | None,
+) -> list[dict[str, Any]]:
+    wanted = spec.wanted()
     pending = [
-        Task(a, by_name[p], r, seed0 + r, goals, simulated.get(p), setup if a in sharing else None)
-        for a, p, r in iter_pending(wanted, read_results(out))
+        Task(a, spec.protocols[p], r, spec.seed0 + r, goals, spec.workers[p], setup if a in spec.sharing else None)
+        for a, p, r in iter_pending(wanted, read_results(out, spec))
     ]
     if setup is not None and any(t.supernet is not None for t in pending):
         setup = setup.resolved()  # extract the data once, here, before any worker starts
         pending = [replace(t, supernet=setup) if t.supernet is not None else t for t in pending]
-    workers = workers or os.cpu_count() or 1
+    workers = min(workers or usable_cores(), len(pending))  # more processes than runs would only idle
     if pending:
         log.info(
             "%d runs to do (%d already in %s) on %d workers", len(pending), len(wanted) - len(pending), out, workers
@@ -127,7 +180,7 @@ def sweep(
                         "rerunning the command retries the lost ones"
                     )
         bar.close()
-    return read_results(out)
+    return read_results(out, spec, warn=False) if read_back else []  # its lines were reported above
 
 
 def _run_chunk(tasks: list[Task]) -> list[dict[str, Any]]:
@@ -140,18 +193,29 @@ def _run_pool(tasks: list[Task], store: str, workers: int, writer: ResultsWriter
     chunks = [tasks[i : i + chunk] for i in range(0, len(tasks), chunk)]
     lost: list[Task] = []
     context = mp.get_context("fork")
+    waiting = iter(chunks)
     with ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker, initargs=(store,)) as pool:
-        futures = {pool.submit(_run_chunk, c): c for c in chunks}
-        for future in as_completed(futures):
-            try:
-                records = future.result()
-            except BrokenProcessPool:  # a worker died: every chunk not finished is lost with the pool
-                lost.extend(futures[future])
-                continue
-            for record in records:
-                writer.write(record)
-                bar.update()
-    return lost
+        # a few chunks in flight, not all: finished records wait in memory only until they are written
+        futures = {pool.submit(_run_chunk, c): c for c in itertools.islice(waiting, IN_FLIGHT * workers)}
+        while futures:
+            done, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for future in done:
+                chunk = futures.pop(future)
+                try:
+                    records = future.result()
+                except BrokenProcessPool:  # a worker died: every chunk not finished is lost with the pool
+                    lost.extend(chunk)
+                    continue
+                for record in records:
+                    writer.write(record)
+                    bar.update()
+                following = None if lost else next(waiting, None)  # a broken pool takes no more
+                if following is not None:
+                    try:
+                        futures[pool.submit(_run_chunk, following)] = following
+                    except BrokenProcessPool:  # it broke before its failed futures were seen
+                        lost.extend(following)
+    return lost + [task for chunk in waiting for task in chunk]  # never submitted: lost with the pool too
 
 
 def check_outputs(out: Path, report: Path | None) -> None:

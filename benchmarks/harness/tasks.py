@@ -10,6 +10,7 @@ only afterwards the test accuracy of the architecture it reports.
 
 from __future__ import annotations
 
+import argparse
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -19,7 +20,7 @@ import numpy as np
 
 import nb201_env  # noqa: F401  (registers the envs)
 from agents.common import SearchResult
-from benchmarks.harness.registry import get_agent
+from benchmarks.harness.registry import env_id, get_agent
 from benchmarks.harness.simulation import simulate
 from benchmarks.harness.supernet_runs import SupernetSetup, run_supernet, supernet_fields
 from nb201_env.benchmark import Benchmark
@@ -28,7 +29,7 @@ from nb201_env.envs.base import make_search_runs
 from nb201_env.evaluators import TabularConfig
 from nb201_env.names import SEARCH_DATASETS
 from nb201_env.parent_watch import exit_with_parent
-from nb201_env.protocols import SearchProtocol, get_protocol
+from nb201_env.protocols import PROTOCOLS, SearchProtocol, get_protocol
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,22 @@ class Task:
     supernet: SupernetSetup | None = None  # data and scale of weight-sharing agents (benchmarks.harness.supernet_runs)
 
 
+def add_protocols_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--protocols`` (the search protocols to run, ``nb201`` by default) to a command line."""
+    parser.add_argument(
+        "--protocols",
+        nargs="+",
+        default=["nb201"],
+        choices=list(PROTOCOLS),
+        metavar="PROTOCOL",
+        help=f"search protocols: {', '.join(PROTOCOLS)}",
+    )
+
+
 def protocol_variants(names: list[str], budgets: list[float] | None) -> list[SearchProtocol]:
-    """Return the presets named, each once per budget override (named ``preset@budget``)."""
+    """Return the presets named, each once per budget override (named ``preset@budget``); repeats count once."""
+    names = list(dict.fromkeys(names))
+    budgets = list(dict.fromkeys(float(b) for b in budgets)) if budgets else budgets
     out = []
     for name in names:
         preset = get_protocol(name)
@@ -91,7 +106,7 @@ def _env_for(module: Any, protocol: SearchProtocol, objectives: tuple[str, ...] 
             kwargs["fidelities"] = bench.fidelities(protocol.dataset, protocol.schedule)
         if getattr(module, "MULTI_OBJECTIVE", False) and objectives:
             kwargs["objectives"] = objectives
-        env = _ENVS[key] = gym.make(module.ENV_ID, **kwargs)
+        env = _ENVS[key] = gym.make(env_id(module), **kwargs)
     return env
 
 
@@ -107,7 +122,7 @@ def run_task(task: Task) -> dict[str, Any]:
     """Perform one search run and return its results record (test accuracy added after the search)."""
     spec = get_agent(task.agent)
     module = spec.load()
-    args = module.Args(**spec.args)
+    args = spec.make_args(module)
     start = time.perf_counter()
     if getattr(module, "WEIGHT_SHARING", False):
         if task.supernet is None:
@@ -119,7 +134,12 @@ def run_task(task: Task) -> dict[str, Any]:
         return {**out, **extra}
     if task.workers is None:
         env = _env_for(module, task.protocol, task.objectives)
-        result = module.search(env, args, task.seed)
+        result = spec.search_function(module)(env, args, task.seed)
+        if not isinstance(result, SearchResult):
+            raise TypeError(
+                f"agent {task.agent} returned {type(result).__name__}, not agents.common.SearchResult "
+                "(agents.common.run_search and Recorder build one)"
+            )
         objectives = env.unwrapped.objectives
     else:
         result = _simulate_cluster(task, module, args, spec.cluster_searcher())
@@ -127,19 +147,23 @@ def run_task(task: Task) -> dict[str, Any]:
     return record(task, result, time.perf_counter() - start, objectives)
 
 
-def _test_accuracies(arch: int, schedule: int | None) -> dict[str, float | None]:
+def _test_accuracies(arch: int, schedule: int | None) -> tuple[dict[str, float | None], dict[str, str]]:
+    """Return the test accuracy of ``arch`` on each dataset and the split each was read from."""
     out: dict[str, float | None] = {}
+    splits: dict[str, str] = {}
     for dataset in SEARCH_DATASETS:
         try:
             out[dataset] = _bench().test_accuracy(arch, dataset, schedule=schedule)
+            splits[dataset] = _bench().test_split(dataset, schedule=schedule)
         except LookupError:
             out[dataset] = None
-    return out
+    return out, splits
 
 
 def record(task: Task, result: SearchResult, wall: float, objectives: Any = None) -> dict[str, Any]:
     """Return the JSONL record of a finished search run."""
     p, bench = task.protocol, _bench()
+    test, splits = _test_accuracies(int(result.best_arch), p.test_schedule) if result.best_arch >= 0 else ({}, {})
     return {
         **({"objectives": list(objectives)} if objectives else {}),
         **({"workers": task.workers} if task.workers is not None else {}),
@@ -158,7 +182,8 @@ def record(task: Task, result: SearchResult, wall: float, objectives: Any = None
         else None,
         "evaluations": result.evaluations,
         "clock": float(result.times[-1]) if result.evaluations else 0.0,
-        "test": _test_accuracies(int(result.best_arch), p.test_schedule) if result.best_arch >= 0 else {},
+        "test": test,
+        "test_split": splits,  # ori-test or x-test: the paper reports x-test for CIFAR-100 and ImageNet16-120
         "trajectory": {
             "time": np.round(result.times, 3).tolist(),
             "arch": result.archs.tolist(),

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.common import best_cpu
 from nb201_env.importers import pickle_splice
 from nb201_env.importers.nats import convert_nats
 from nb201_env.importers.pickle_stream import Arch2InfosStream
@@ -99,24 +100,14 @@ def _stream_bytes(archs: int, protocol: int) -> bytes:
     return buf.getvalue()
 
 
-def _best(fn: Any, repeat: int) -> float:
-    """Return the least CPU time of ``repeat`` runs: steadier than wall time on a shared machine."""
-    times = []
-    for _ in range(repeat):
-        start = time.process_time()
-        fn()
-        times.append(time.process_time() - start)
-    return min(times)
-
-
 def _stream_rows(archs: int, repeat: int) -> list[tuple[str, ...]]:
     rows = []
     for protocol, label in ((4, "NATS single file (protocol 4)"), (2, "NB201 .pth main object (protocol 2)")):
         data = _stream_bytes(archs, protocol)
         opcodes = sum(1 for _ in pickletools.genops(data))
-        t_stream = _best(lambda data=data: sum(1 for _ in Arch2InfosStream(io.BytesIO(data))), repeat)
-        t_py = _best(lambda data=data: _PyRestricted(io.BytesIO(data)).load(), repeat)
-        t_c = _best(lambda data=data: RestrictedUnpickler(io.BytesIO(data)).load(), repeat)
+        t_stream = best_cpu(lambda data=data: sum(1 for _ in Arch2InfosStream(io.BytesIO(data))), repeat)
+        t_py = best_cpu(lambda data=data: _PyRestricted(io.BytesIO(data)).load(), repeat)
+        t_c = best_cpu(lambda data=data: RestrictedUnpickler(io.BytesIO(data)).load(), repeat)
         rows.append(
             (
                 label,

@@ -11,6 +11,7 @@ import time
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.vector import AutoresetMode
 
 import nb201_env  # noqa: F401  (registers the envs)
 from benchmarks.common import best_rate, public_store, table
@@ -93,10 +94,18 @@ def main() -> None:
     rows.append(("gym.make env steps/s", f"{trivial:,.0f}", f"{ours:,.0f}", f"{ours / trivial:.2f}"))
 
     n = args.num_envs
-    native = vector_rate(gym.make_vec("NASBench201-OneShot-v0", num_envs=n, benchmark=bench, budget=12000.0), n, 60)
+    same_step = {"autoreset_mode": AutoresetMode.SAME_STEP}  # every step evaluates a cell per run, in both
+    native = vector_rate(
+        gym.make_vec("NASBench201-OneShot-v0", num_envs=n, benchmark=bench, budget=12000.0, **same_step), n, 60
+    )
     sync_n = 64
     sync = gym.make_vec(
-        "NASBench201-OneShot-v0", num_envs=sync_n, vectorization_mode="sync", benchmark=bench, budget=12000.0
+        "NASBench201-OneShot-v0",
+        num_envs=sync_n,
+        vectorization_mode="sync",
+        vector_kwargs=same_step,
+        benchmark=bench,
+        budget=12000.0,
     )
     synced = vector_rate(sync, sync_n, 60)
     rows.append(

@@ -183,7 +183,7 @@ def main() -> None:
                 f"{official['warm_query_s'] * 1e6:.0f} us",
                 f"{official['warm_query_s'] * 1e9 / valid_ns:.0f}x faster",
             ),
-            ("official: RSS per touched arch", "0 (mmap)", f"{official['rss_per_arch_mb']:.2f} MB", ""),
+            ("official: RSS per touched arch", "0 (arrays read once)", f"{official['rss_per_arch_mb']:.2f} MB", ""),
         ]
     print(f"store: {store} ({bench.store.size_bytes() / 1e6:.1f} MB)")
     print(table(rows, ("measure", "nb201_env", "baseline", "ratio")))

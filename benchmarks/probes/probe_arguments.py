@@ -3,9 +3,10 @@
     python -m benchmarks.probes.probe_arguments [--verbose]
 
 A case is *good* when the call raises a ``ValueError``, ``TypeError``, ``LookupError`` or ``StoreError``
-(for a CLI: exit status 2 and one error line, no traceback) whose message contains every expected piece:
-the argument's name, the bad value and the valid choices. It is *bad* when the call is accepted, raises
-anything else, or says less. Runs on the bundled store, so it needs no data.
+(for a CLI: exit status 2 and one error line, no traceback; for a step before ``reset()``, Gymnasium's
+``ResetNeeded``) whose message contains every expected piece: the argument's name, the bad value and the
+valid choices. It is *bad* when the call is accepted, raises anything else, or says less. A few cases are
+valid calls that must succeed (numpy-integer seeds). Runs on the bundled store, so it needs no data.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import contextlib
 import io
 import math
+import os
 import sys
 import tempfile
 from collections.abc import Callable
@@ -39,12 +41,15 @@ PROBED = "nb201-proxy-cifar10"  # the bundled store with several epochs (schedul
 
 @dataclass(frozen=True)
 class Case:
-    """One bad call and the pieces its error message must contain."""
+    """One bad call and the pieces its error message must contain (or, with ``accept``, a valid call that must
+    succeed: a numpy-integer seed, say)."""
 
     area: str
     name: str
     call: Callable[[], Any]
     needles: tuple[str, ...]
+    errors: tuple[type[BaseException], ...] = ERRORS
+    accept: bool = False
 
 
 def _env(env_id: str = SEQ, **kwargs: Any) -> Callable[[], Any]:
@@ -77,6 +82,15 @@ def _vec(env_id: str, num_envs: Any = 2, action: Any = None, **reset: Any) -> Ca
         return env.step(action) if action is not None else None
 
     return call
+
+
+def _unreset(make: Callable[[], Any], action: Any) -> Callable[[], Any]:
+    return lambda: make().step(action)
+
+
+def _vec_made(env_id: str, **kwargs: Any) -> Callable[[], Any]:
+    store = str(bundled_store_path(PROBED))
+    return lambda: gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", store=store, **kwargs)
 
 
 def _bench(method: str, *args: Any, **kwargs: Any) -> Callable[[], Any]:
@@ -160,6 +174,27 @@ def cases(tmp: Path) -> list[Case]:
     add("env", "fidelities='3'", _env(ONE, fidelities="3"), "fidelities", "'3'")
     add("env", "unknown argument budgt", _env(budgt=5), "budgt", "'budget'")
     add("env", "render_mode='video'", _env(render_mode="video"), "render_mode", "'video'", "ansi")
+    huge = "1" + "0" * 60  # the start of 10**400 as the error shows it
+    add("env", "budget=10**400", _env(budget=10**400), "budget", huge, "positive finite number")
+    add("env", "budget=-10**400", _env(budget=-(10**400)), "budget", "-" + huge, "positive finite number")
+    add("vector", "budget=10**400", _vec_made(SEQ, budget=10**400), "budget", huge, "positive finite number")
+    add("vector", "one-shot budget=-10**400", _vec_made(ONE, budget=-(10**400)), "budget", "-" + huge)
+    reset_needed = (gym.error.ResetNeeded,)
+    unwrapped = lambda env_id: lambda: gym.make(env_id, store=str(bundled_store_path(PROBED))).unwrapped  # noqa: E731
+    for area, label, make, action in (
+        ("env", "step before reset", unwrapped(SEQ), 3),
+        ("env", "one-shot step before reset", unwrapped(ONE), [3, 3, 3, 1, 3, 2]),
+        ("vector", "step before reset", _vec_made(SEQ), np.array([3, 3])),
+        ("vector", "one-shot step before reset", _vec_made(ONE), np.full((2, 6), 3)),
+    ):
+        out.append(Case(area, label, _unreset(make, action), ("reset()",), reset_needed))
+    for area, label, call in (
+        ("env", "reset(seed=np.int64(3))", _reset(SEQ, seed=np.int64(3))),
+        ("env", "one-shot reset(seed=np.uint8(3))", _reset(ONE, seed=np.uint8(3))),
+        ("vector", "reset(seed=np.int64(3))", _vec(SEQ, seed=np.int64(3))),
+        ("vector", "one-shot reset(seed=np.int32(3))", _vec(ONE, seed=np.int32(3))),
+    ):
+        out.append(Case(area, label, call, (), accept=True))
     # environment calls
     for action, shown in (
         (True, "True"),
@@ -303,6 +338,10 @@ def cases(tmp: Path) -> list[Case]:
     add("cli", "harness --budgets -5", _harness("--budgets", "-5"), "--budgets", "-5", "positive")
     add("cli", "harness --budgets nan", _harness("--budgets", "nan"), "--budgets", "nan", "positive")
     add("cli", "harness --agents genetic", _harness("--agents", "genetic"), "'genetic'", "'random'")
+    small = ("--agents", "random", "--runs", "1", "--budgets", "100", "--out", str(tmp / "h.jsonl"))
+    add("cli", "harness --runs 10**9", _harness(*small, "--runs", "1000000000"), "--runs", "1000000000", "100000")
+    many = str(4 * len(os.sched_getaffinity(0)) + 1)  # more than 4 per usable core (the harness's bound)
+    add("cli", f"harness --workers {many} (1 run)", _harness(*small, "--workers", many), "--workers", many, "<=")
     return out
 
 
@@ -314,13 +353,15 @@ def judge(case: Case) -> str:
     """Return ``""`` when the case is handled well, else what is wrong."""
     try:
         result = case.call()
-    except ERRORS as exc:
+    except case.errors as exc:
         message = str(exc)
+        if case.accept:
+            return f"refused a valid call: {type(exc).__name__}: {message[:300]}"
         missing = [n for n in case.needles if n not in message]
         return f"the message lacks {missing}: {message[:300]}" if missing else ""
     except Exception as exc:  # anything else is a bad case too
         return f"raised {type(exc).__name__}: {str(exc)[:300]}"
-    return f"accepted (returned {str(result)[:80]})"
+    return "" if case.accept else f"accepted (returned {str(result)[:80]})"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,7 +13,11 @@ crash is counted instead of ending the probe. Outcomes:
 
 Families: ``pickles`` (18 crafted bodies x 8 places where an official pickle is read), ``bombs``
 (decompression bombs), ``manifests`` (edits of a store's manifest and files), ``outputs`` (``-o`` onto
-user files, the source, links, relative and ``~`` paths).
+user files, the source, links, relative and ``~`` paths), ``faults`` (store files truncated or rewritten
+under a live reader or before its first query, an overwrite killed between its renames, a full disk while
+converting: :mod:`benchmarks.probes.crafted_faults`), ``records`` (the harness given bad results lines, a
+second process on its results file, repeated names: :mod:`benchmarks.probes.crafted_records`). A case that
+cannot run here (a tmpfs needs root) is counted as skipped, with the reason.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ import numpy as np
 
 from benchmarks.probes import crafted_pickles
 
-FAMILIES = ("pickles", "bombs", "manifests", "outputs")
+FAMILIES = ("pickles", "bombs", "manifests", "outputs", "faults", "records")
 _CLI = [sys.executable, "-m", "nb201_env.cli"]
 
 
@@ -192,6 +196,21 @@ def output_cases(root: Path) -> list[Case]:
     ]
 
 
+def fault_cases(root: Path) -> list[Case]:
+    """Store files damaged under a live reader and before its first query, killed overwrites, a full disk."""
+    from benchmarks.probes import crafted_faults
+
+    return [Case("faults", **case) for case in crafted_faults.probe_cases(root)]
+
+
+def record_cases(root: Path) -> list[Case]:
+    """The harness on crafted results files, repeated names, and a second process on its results file."""
+    from benchmarks.probes import crafted_records
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(_PACKAGE_ROOT)}
+    return [Case("records", **case) for case in crafted_records.probe_cases(root, env)]
+
+
 _PACKAGE_ROOT = [str(Path(__file__).resolve().parents[2])]
 
 
@@ -199,11 +218,13 @@ def run_case(case: Case) -> tuple[str, str]:
     """Run one case in a subprocess; return (outcome, detail)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(_PACKAGE_ROOT), **case.env}
     cwd = case.cwd or Path(tempfile.gettempdir())  # not this checkout: `python -m` puts the cwd first on the path
+    if not case.argv:
+        return "skipped", case.names
     proc = subprocess.run(case.argv, capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
     err = [line for line in proc.stderr.replace("\r", "\n").splitlines() if line.strip() and "/s]" not in line]
+    why = case.after() if case.after else ""  # also when it crashed: the check may clean up (a tmpfs)
     if proc.returncode < 0:
         return "crashed", f"signal {-proc.returncode}"
-    why = case.after() if case.after else ""
     if proc.returncode == 0:
         if case.answer and proc.stdout.strip() == case.answer:
             return "unaffected", ""
@@ -242,7 +263,8 @@ def main(argv: list[str] | None = None) -> None:
         _PACKAGE_ROOT.insert(0, str(args.against.resolve()))
     if args.answers:
         sys.exit(answers_main(args.answers))
-    builders = {"pickles": pickle_cases, "bombs": bomb_cases, "manifests": manifest_cases, "outputs": output_cases}
+    builders = {"pickles": pickle_cases, "bombs": bomb_cases, "manifests": manifest_cases, "outputs": output_cases,
+                "faults": fault_cases, "records": record_cases}  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="nb201-probe-") as tmp:
         for family in args.families:
             cases = builders[family](Path(tmp) / family)
@@ -253,12 +275,12 @@ def main(argv: list[str] | None = None) -> None:
                 f"{family}: tried {len(cases)}, "
                 + ", ".join(
                     f"{k} {counts.get(k, 0)}"
-                    for k in ("refused", "ok", "unaffected", "crashed", "wrong answer", "unclear")
+                    for k in ("refused", "ok", "unaffected", "crashed", "wrong answer", "unclear", "skipped")
                 ),
                 flush=True,
             )
             for case, (outcome, detail) in zip(cases, outcomes):
-                if args.verbose or outcome in ("crashed", "wrong answer", "unclear"):
+                if args.verbose or outcome in ("crashed", "wrong answer", "unclear", "skipped"):
                     print(f"  {outcome:<12} {case.name}: {detail}", flush=True)
             for path in Path(tmp).iterdir():
                 os.chmod(path, 0o755)

@@ -16,18 +16,29 @@ import numpy as np
 
 from nb201_env.benchmark import Benchmark
 from nb201_env.clock import SimulatedClock
-from nb201_env.config import EnvConfig
+from nb201_env.config import ENV_FIELDS, EnvConfig
 from nb201_env.evaluators import Evaluator, MultiFidelityEvaluator, TabularEvaluator
 from nb201_env.objectives import ObjectivesReward, ParetoTracker
 from nb201_env.pareto import ParetoFront
 from nb201_env.rewards import AccuracyReward, Reward, VectorReward
 from nb201_env.search_runs import SearchRuns
 from nb201_env.space import NUM_EDGES
-from nb201_env.validate import check_reset
+from nb201_env.validate import check_keywords, check_reset
 
 
-def make_config(config: EnvConfig | None, evaluator: Evaluator | None, kwargs: dict[str, Any]) -> EnvConfig:
-    """Return ``config``, or one built from the environment's keyword arguments (never both)."""
+def make_config(
+    config: EnvConfig | None,
+    evaluator: Evaluator | None,
+    kwargs: dict[str, Any],
+    owner: str = "EnvConfig.from_kwargs",
+    named: tuple[str, ...] = (),
+) -> EnvConfig:
+    """Return ``config``, or one built from the environment's keyword arguments (never both).
+
+    A keyword that is neither one of ``named`` (the caller's own parameters) nor an
+    :data:`~nb201_env.config.ENV_FIELDS` field is ``TypeError("<owner>() got an unexpected keyword argument ...")``.
+    """
+    check_keywords(owner, kwargs, (*named, *ENV_FIELDS))
     if config is not None and kwargs:
         raise ValueError(f"pass either config= or keyword arguments, not both (got {sorted(kwargs)})")
     if config is None:
@@ -92,6 +103,27 @@ def make_search_runs(
     )
 
 
+def begin_episode(runs: SearchRuns, seed: object, options: object) -> tuple[int | None, bool]:
+    """Check ``reset``'s arguments and start new search runs when seeded or asked; return (seed, new search).
+
+    Shared by the single and the vector environments, so both accept the same seeds (numpy integers too,
+    returned as ``int`` for Gymnasium's seeding, which takes nothing else) and start search runs alike.
+    """
+    seed, new_search = check_reset(seed, options)
+    if new_search:
+        runs.reset()
+    return seed, new_search
+
+
+def check_started(started: bool) -> None:
+    """Raise Gymnasium's ``ResetNeeded`` unless ``reset()`` has started an episode."""
+    if not started:
+        raise gym.error.ResetNeeded(
+            "call reset() before step(): no episode has started yet (Gymnasium's order is reset, then step), so "
+            "there is neither a cell being built nor a search run to charge"
+        )
+
+
 def describe(runs: SearchRuns) -> dict[str, Any]:
     """Describe the evaluator's signal and cost, the budget and, for vector rewards, the objectives."""
     clock = runs.clock()
@@ -101,14 +133,21 @@ def describe(runs: SearchRuns) -> dict[str, Any]:
     return out
 
 
+ENV_PARAMETERS: tuple[str, ...] = ("render_mode", "config", "benchmark", "evaluator", "reward", "objectives")
+"""The environments' own parameters besides the :data:`~nb201_env.config.ENV_FIELDS` keywords."""
+
+RENDER_MODES: tuple[str, ...] = ("ansi", "rgb_array")
+
+
 class SearchEnv(gym.Env):
     """Base of the single environments: one instance is one search run (:class:`SearchRuns` with n = 1).
 
-    With a vector reward the env has MO-Gymnasium's ``reward_space``, ``objectives`` names its entries, and
-    each evaluation's ``info`` holds the run's Pareto front (:class:`~nb201_env.objectives.ParetoTracker`).
+    With a vector reward the env has MO-Gymnasium's ``reward_space`` and ``reward_dim``, ``objectives`` names
+    the reward's entries, each evaluation's ``info`` holds the size of the run's Pareto front
+    (:class:`~nb201_env.objectives.ParetoTracker`) and :meth:`pareto_front` returns the front.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": list(RENDER_MODES), "render_fps": 4}
     default_objectives: ClassVar[tuple[str, ...] | None] = None
     """Objectives rewarded when neither ``objectives=`` nor ``reward=`` is given (the multi-objective envs)."""
 
@@ -123,8 +162,7 @@ class SearchEnv(gym.Env):
         objectives: Any = None,
         **kwargs: Any,
     ) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"unknown render_mode {render_mode!r}; valid modes are: {self.metadata['render_modes']}")
+        check_render_mode(render_mode)
         if self.default_objectives is not None:  # a multi-objective env: its reward is a vector
             if reward is None and objectives is None:
                 objectives = self.default_objectives
@@ -135,11 +173,12 @@ class SearchEnv(gym.Env):
                     "VectorReward (a scalar reward such as CostPenaltyReward belongs to NASBench201-v0 and "
                     "NASBench201-OneShot-v0)"
                 )
-        self.config = make_config(config, evaluator, kwargs)
+        self.config = make_config(config, evaluator, kwargs, f"{type(self).__name__}.__init__", ENV_PARAMETERS)
         self.runs = make_search_runs(
             1, self.config, benchmark, evaluator, reward, objectives=objectives, keep_trajectories=True
         )
         self.render_mode = render_mode
+        self._started = False  # step() before reset() raises ResetNeeded
         self._last_info: dict[str, Any] = {}
         vector = self.runs.reward if isinstance(self.runs.reward, VectorReward) else None
         self.objectives: tuple[str, ...] | None = None if vector is None else vector.objectives
@@ -148,6 +187,7 @@ class SearchEnv(gym.Env):
         self.front: ParetoFront | None = None if self._tracker is None else self._tracker.front
         if vector is not None:
             self.reward_space = vector.reward_space
+            self.reward_dim: int = int(vector.reward_space.shape[0])
 
     @property
     def clock(self) -> SimulatedClock:
@@ -158,15 +198,24 @@ class SearchEnv(gym.Env):
         """Describe the evaluator's signal and cost and the budget, for logs and reports."""
         return describe(self.runs)
 
+    def pareto_front(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return the run's Pareto front: architectures ``(k,)`` and their vector rewards ``(k, reward_dim)``.
+
+        The non-dominated full-fidelity evaluations of the current search run (vector rewards only); through
+        wrappers ``env.get_wrapper_attr("pareto_front")()``, through a vector env ``envs.call("pareto_front")``.
+        """
+        if self._tracker is None:
+            raise RuntimeError("pareto_front() needs a vector reward: pass objectives=... or a VectorReward")
+        return self._tracker.front_arrays()
+
     def _start(self, seed: int | None, options: dict[str, Any] | None) -> None:
         """Seed, and start a new search run when seeded or asked with ``options={"new_search": True}``."""
-        new_search = check_reset(seed, options)
+        seed, new_search = begin_episode(self.runs, seed, options)
         super().reset(seed=seed)
-        if new_search:
-            self.runs.reset()
-            if self._tracker is not None:
-                self._tracker.clear()
+        if new_search and self._tracker is not None:
+            self._tracker.clear()
         self._last_info = {}
+        self._started = True
 
     def _finish(self, arch: int, epoch: int | None = None) -> tuple[Any, bool, bool, dict[str, Any]]:
         """Evaluate the finished cell ``arch``; return (reward, terminated, truncated, info)."""
@@ -178,26 +227,38 @@ class SearchEnv(gym.Env):
 
     def _draw(self, ops: list[int | None]) -> str | np.ndarray | None:
         """Render ``ops`` (``None`` = not chosen yet) with the latest metrics."""
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'rgb_array'")
-            return None
-        from nb201_env.render import render_ansi, render_rgb
-
-        ops = [*ops, *([None] * (NUM_EDGES - len(ops)))]
-        metrics = _render_metrics(self._last_info, self.runs)
-        return render_ansi(ops, metrics) if self.render_mode == "ansi" else render_rgb(ops, metrics)
+        return draw(self.render_mode, ops, render_metrics(self.runs, 0, self._last_info.get("valid_accuracy")))
 
 
-def _render_metrics(info: dict[str, Any], runs: SearchRuns) -> dict[str, object]:
-    clock = runs.clock()
+def check_render_mode(render_mode: object) -> str | None:
+    """Return ``render_mode`` if it is ``None`` or one of :data:`RENDER_MODES`, else raise naming them."""
+    if render_mode is not None and render_mode not in RENDER_MODES:
+        raise ValueError(f"unknown render_mode {render_mode!r}; valid modes are: {list(RENDER_MODES)}")
+    return render_mode  # type: ignore[return-value]
+
+
+def draw(render_mode: str | None, ops: list[int | None], metrics: dict[str, object]) -> str | np.ndarray | None:
+    """Render a cell (``None`` = edge not chosen yet) with its metrics as text or an RGB array."""
+    if render_mode is None:
+        gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'rgb_array'")
+        return None
+    from nb201_env.render import render_ansi, render_rgb
+
+    ops = [*ops, *([None] * (NUM_EDGES - len(ops)))]
+    return render_ansi(ops, metrics) if render_mode == "ansi" else render_rgb(ops, metrics)
+
+
+def render_metrics(runs: SearchRuns, row: int, valid_accuracy: float | None) -> dict[str, object]:
+    """Return what a rendering of run ``row`` shows: the last validation accuracy, clock, incumbent, budget."""
+    clock = runs.clock(row)
     metrics: dict[str, object] = {}
-    if info.get("valid_accuracy") is not None:
-        metrics["valid"] = f"{info['valid_accuracy']:.2f}%"
+    if valid_accuracy is not None and valid_accuracy == valid_accuracy:  # NaN: nothing was evaluated
+        metrics["valid"] = f"{valid_accuracy:.2f}%"
     budget = "" if clock.budget is None else f"/{clock.budget:.0f}"
     metrics["clock"] = f"{clock.elapsed:.0f}{budget} s"
-    best = int(runs.best_arch[0])
+    best = int(runs.best_arch[row])
     if best >= 0:
-        metrics["best"] = f"{runs.best_accuracy[0]:.2f}% (arch {best})"
-    if info.get("budget_exhausted"):
+        metrics["best"] = f"{runs.best_accuracy[row]:.2f}% (arch {best})"
+    if clock.exhausted:
         metrics["budget"] = "spent"
     return metrics

@@ -7,8 +7,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from nb201_env.envs.base import SearchEnv
-from nb201_env.space import NUM_EDGES, NUM_OPS, check_ops, index_of_ops
+from nb201_env.envs.base import SearchEnv, check_started
+from nb201_env.space import NUM_EDGES, NUM_OPS, cell_ops, index_of_op_list
 
 __all__ = ["NASBench201OneShotEnv"]
 
@@ -61,19 +61,20 @@ class NASBench201OneShotEnv(SearchEnv):
         self.observation_space = gym.spaces.Box(0.0, 1.0, shape=(2,), dtype=np.float32)
         self._last_ops: list[int | None] = [None] * NUM_EDGES
 
-    def _observation(self) -> np.ndarray:
-        runs = self.runs
-        spent = min(1.0, float(runs.elapsed[0]) / runs.budget)  # 0 without a budget (inf)
-        best = max(0.0, float(runs.best_accuracy[0])) * 0.01 if runs.best_arch[0] >= 0 else 0.0
-        return np.array([spent, min(1.0, best)], dtype=np.float32)
+    def _observation(self, clock: float, best_arch: int, best_accuracy: float) -> np.ndarray:
+        spent = min(1.0, clock / self.runs.budget)  # 0 without a budget (inf)
+        best = min(1.0, max(0.0, best_accuracy) * 0.01) if best_arch >= 0 else 0.0
+        return np.array((spent, best), dtype=np.float32)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
         """Start the next episode (and a new search run when seeded or asked)."""
         self._start(seed, options)
-        return self._observation(), {}
+        runs = self.runs
+        return self._observation(runs.elapsed.item(0), runs.best_arch.item(0), runs.best_accuracy.item(0)), {}
 
     def step(self, action: Any) -> tuple[np.ndarray, Any, bool, bool, dict[str, Any]]:
         """Evaluate the cell given by the six op ids (and the fidelity index, with ``fidelities``)."""
+        check_started(self._started)
         fidelities = self.config.fidelities
         epoch = None
         if fidelities is not None:
@@ -88,10 +89,11 @@ class NASBench201OneShotEnv(SearchEnv):
                     f"index in 0..{len(fidelities) - 1} (epochs {list(fidelities)})"
                 )
             epoch, action = fidelities[int(action[-1])], action[:NUM_EDGES]
-        ops = check_ops(action, "action")
-        reward, terminated, truncated, info = self._finish(index_of_ops(ops), epoch)
-        self._last_ops = list(ops)
-        return self._observation(), reward, terminated, truncated, info
+        ops = cell_ops(action)
+        reward, terminated, truncated, info = self._finish(index_of_op_list(ops), epoch)
+        self._last_ops = ops  # type: ignore[assignment]
+        obs = self._observation(info["clock"], info["best_arch"], info["best_valid_accuracy"])
+        return obs, reward, terminated, truncated, info
 
     def render(self) -> str | np.ndarray | None:
         """Draw the last evaluated cell with the latest metrics."""

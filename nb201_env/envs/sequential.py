@@ -7,7 +7,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from nb201_env.envs.base import SearchEnv
+from nb201_env.envs.base import SearchEnv, check_started
 from nb201_env.masks import mask_after
 from nb201_env.space import NUM_EDGES, NUM_OPS, check_op, index_of_ops, prefix_code
 
@@ -52,7 +52,7 @@ class NASBench201Env(SearchEnv):
     ## Info
     Final step (the keys of :data:`nb201_env.INFO_KEYS`): ``benchmark`` (the store's name, ``nb201-public`` by
     default, or the evaluator kind), ``arch`` (official index), ``epoch`` (0-based epoch of the signal),
-    ``evaluated``, ``repeat``, ``valid_accuracy`` (``None`` when not evaluated), ``cost`` (s), ``clock``,
+    ``evaluated``, ``repeat``, ``valid_accuracy`` (NaN when not evaluated), ``cost`` (s), ``clock``,
     ``remaining``, ``budget_exhausted``, ``evaluations``, ``best_arch``, ``best_valid_accuracy``,
     ``best_cost``; ``test_accuracy`` only with ``report_test=True``. ``action_mask`` on every step with
     ``action_mask=True``. ``env.unwrapped.describe()`` says what the signal and cost are.
@@ -68,8 +68,9 @@ class NASBench201Env(SearchEnv):
     ## Vectorized
     ``gymnasium.make_vec("NASBench201-v0", num_envs=n)`` returns the native
     :class:`~nb201_env.envs.vector.NASBench201VectorEnv`: ``n`` search runs stepped with array operations,
-    the same rules and ``info`` keys (arrays with ``_key`` masks), ``SAME_STEP`` autoreset with
-    ``info["final_obs"]`` and ``info["final_info"]`` as Gymnasium's own vector environments.
+    each step (``info`` included) what ``SyncVectorEnv`` of ``n`` single envs returns, in every autoreset
+    mode (``autoreset_mode=``, default ``NEXT_STEP``). ``render_mode`` renders one frame per run. From a
+    worker process that has not imported ``nb201_env``, make ``"nb201_env:NASBench201-v0"``.
 
     ## Examples
     >>> import gymnasium as gym, nb201_env
@@ -111,6 +112,7 @@ class NASBench201Env(SearchEnv):
 
     def step(self, action: Any) -> tuple[np.ndarray, Any, bool, bool, dict[str, Any]]:
         """Choose the op of the current edge; evaluate the cell after the sixth choice."""
+        check_started(self._started)
         position = len(self._ops)
         if position >= NUM_EDGES:
             raise RuntimeError("the cell is complete: call reset() to start the next episode")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nb201_env.space import NUM_ARCHS, Arch, index_of
+from nb201_env.space import NUM_ARCHS, index_of, official_strings
 from nb201_env.store.errors import StoreError
 from nb201_env.store.schema import RecordKey, SeedAxis, StatKey
 from nb201_env.store.writer import StoreWriter
@@ -36,58 +36,80 @@ def read_columns(
     The table needs an ``arch_index`` or ``arch_str`` column (both are cross-checked when present).
     ``where`` keeps only rows whose columns equal the given strings (for long-format tables).
     """
-    path = Path(path)
     where = dict(where or {})
-    out = {c: np.full(NUM_ARCHS, np.nan) for c in columns}
-    seen = np.zeros(NUM_ARCHS, dtype=bool)
+    groups = read_table(path, columns, tuple(where))
+    empty = {c: np.full(NUM_ARCHS, np.nan) for c in columns}
+    return groups.get(tuple(where.values()), empty)
+
+
+def read_table(
+    path: str | os.PathLike[str], columns: Sequence[str], by: Sequence[str] = ()
+) -> dict[tuple[str, ...], dict[str, np.ndarray]]:
+    """Read a table once: per value of the ``by`` columns (long-format tables), one float64 ``(15625,)`` array
+    per requested column (NaN where absent). Without ``by`` the one group's key is ``()``.
+
+    Every row's index and string are checked against the official order; an architecture twice in a group
+    is refused.
+    """
+    path = Path(path)
     with open(path, newline="") as fh:
-        reader = csv.DictReader(fh)
-        header = reader.fieldnames or []
-        wanted = [*columns, *where]
-        absent = [c for c in wanted if c not in header]
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        absent = [c for c in [*columns, *by] if c not in header]
         if absent:
             raise CsvFormatError(f"{path} has no column {absent[0]!r}; its columns are: {', '.join(header)}")
         if "arch_index" not in header and "arch_str" not in header:
             raise CsvFormatError(
                 f"{path} needs an 'arch_index' or 'arch_str' column; its columns are: {', '.join(header)}"
             )
+        at_index = header.index("arch_index") if "arch_index" in header else None
+        at_str = header.index("arch_str") if "arch_str" in header else None
+        wanted = [header.index(c) for c in columns]
+        keys = [header.index(c) for c in by]
+        groups: dict[tuple[str, ...], tuple[dict[str, np.ndarray], np.ndarray]] = {}
+        strings = official_strings()
         for line, row in enumerate(reader, start=2):
-            if any(row[k] != v for k, v in where.items()):
-                continue
-            index = _row_index(row, path, line)
+            if len(row) != len(header):
+                raise CsvFormatError(f"{path}:{line}: {len(row)} fields, the header has {len(header)}")
+            group = tuple(row[k] for k in keys)
+            found = groups.get(group)
+            if found is None:
+                found = groups[group] = ({c: np.full(NUM_ARCHS, np.nan) for c in columns}, np.zeros(NUM_ARCHS, bool))
+            out, seen = found
+            index = _row_index(row, at_index, at_str, strings, path, line)
             if seen[index]:
-                raise CsvFormatError(
-                    f"{path}:{line}: arch {index} appears twice (after filtering by {where or 'nothing'})"
-                )
+                raise CsvFormatError(f"{path}:{line}: arch {index} appears twice (in group {dict(zip(by, group))})")
             seen[index] = True
-            for c in columns:
-                out[c][index] = _parse_float(row[c], path, line, c)
-    return out
+            for c, j in zip(columns, wanted):
+                text = row[j]
+                try:
+                    out[c][index] = float(text) if text not in MISSING_TOKENS else math.nan
+                except ValueError:
+                    raise CsvFormatError(f"{path}:{line}: column {c!r} holds {text!r}, not a number") from None
+    return {group: out for group, (out, _) in groups.items()}
 
 
-def _row_index(row: dict[str, str], path: Path, line: int) -> int:
+def _row_index(
+    row: list[str], at_index: int | None, at_str: int | None, strings: list[str], path: Path, line: int
+) -> int:
+    text = row[at_str] if at_str is not None else ""
+    if at_index is not None and row[at_index] not in MISSING_TOKENS:
+        try:
+            index = int(row[at_index])
+        except ValueError:
+            raise CsvFormatError(f"{path}:{line}: arch_index {row[at_index]!r} is not an integer") from None
+        if not 0 <= index < NUM_ARCHS:
+            raise CsvFormatError(f"{path}:{line}: arch_index {index} is out of range: valid indices are 0..15624")
+        if text and text != strings[index]:
+            raise CsvFormatError(
+                f"{path}:{line}: arch_index {index} is {strings[index]} in the official order, "
+                f"but the row says {text}: the table does not use the official index order"
+            )
+        return index
     try:
-        if "arch_index" in row and row["arch_index"] not in MISSING_TOKENS:
-            index = index_of(int(row["arch_index"]))
-            text = row.get("arch_str")
-            if text and text != Arch(index).to_str():
-                raise CsvFormatError(
-                    f"{path}:{line}: arch_index {index} is {Arch(index).to_str()} in the official order, "
-                    f"but the row says {text}: the table does not use the official index order"
-                )
-            return index
-        return index_of(row["arch_str"])
+        return index_of(text)
     except (ValueError, TypeError) as exc:
         raise CsvFormatError(f"{path}:{line}: {exc}") from None
-
-
-def _parse_float(text: str, path: Path, line: int, column: str) -> float:
-    if text in MISSING_TOKENS:
-        return math.nan
-    try:
-        return float(text)
-    except ValueError:
-        raise CsvFormatError(f"{path}:{line}: column {column!r} holds {text!r}, not a number") from None
 
 
 @dataclass(frozen=True)
@@ -99,6 +121,7 @@ class CsvColumn:
     epoch: int | None = None
     scale: float = 1.0
     where: tuple[tuple[str, str], ...] = field(default=())
+    seeds: SeedAxis | None = None  # the record's seed axis, where it differs from import_csv's
 
 
 def import_csv(
@@ -113,8 +136,9 @@ def import_csv(
     by_target: dict[RecordKey | StatKey, list[CsvColumn]] = {}
     for spec in columns:
         by_target.setdefault(spec.target, []).append(spec)
+    tables = _read_once(path, columns)
     for target, specs in by_target.items():
-        arrays = [read_columns(path, [s.column], dict(s.where))[s.column] * s.scale for s in specs]
+        arrays = [tables[s] * s.scale for s in specs]
         if isinstance(target, StatKey):
             if len(specs) != 1:
                 raise ValueError(f"stat {target.name} is fed by {len(specs)} columns; give it exactly one")
@@ -127,6 +151,20 @@ def import_csv(
             raise ValueError(f"record {target.name} gets two columns for one epoch: {[s.column for s in specs]}")
         order = sorted(range(len(specs)), key=lambda i: epochs[i] if epochs[i] is not None else -1)
         held = None if epochs[0] is None else [epochs[i] for i in order]
-        array = writer.add_record(target, seeds, held, source)
+        array = writer.add_record(target, specs[0].seeds or seeds, held, source)
         for position, i in enumerate(order):
             array[:, :, position] = arrays[i][:, None]
+
+
+def _read_once(path: str | os.PathLike[str], columns: Sequence[CsvColumn]) -> dict[CsvColumn, np.ndarray]:
+    """Return each column spec's array, reading the table once per set of ``where`` columns (usually once)."""
+    by_keys: dict[tuple[str, ...], list[CsvColumn]] = {}
+    for spec in columns:
+        by_keys.setdefault(tuple(k for k, _ in spec.where), []).append(spec)
+    out: dict[CsvColumn, np.ndarray] = {}
+    for keys, specs in by_keys.items():
+        groups = read_table(path, list(dict.fromkeys(s.column for s in specs)), keys)
+        for spec in specs:
+            group = groups.get(tuple(v for _, v in spec.where))
+            out[spec] = group[spec.column] if group is not None else np.full(NUM_ARCHS, np.nan)
+    return out

@@ -121,8 +121,7 @@ def _accuracy_columns(writer: StoreWriter, folder: Path) -> None:
         ("ImageNet16-120/x-valid", RecordKey("ImageNet16-120", "x-valid", "accuracy", 12), SeedAxis("seeds", (111,))),
         ("ImageNet16-120/x-test", RecordKey("ImageNet16-120", "x-test", "accuracy", 12), SeedAxis("seeds", (111,))),
     ]
-    for column, key, seeds in hp12:
-        import_csv(writer, folder / HP12, [CsvColumn(column, key, epoch=11)], "hp12-final", seeds)
+    import_csv(writer, folder / HP12, [CsvColumn(c, key, 11, seeds=s) for c, key, s in hp12], "hp12-final", hp12[0][2])
     mean200 = SeedAxis("mean", (777, 888, 999))
     hp200 = [
         CsvColumn("cifar10/ori-test", RecordKey("cifar10", "ori-test", "accuracy", 200), epoch=199),
@@ -155,9 +154,10 @@ def _recorded_runs(writer: StoreWriter, folder: Path) -> None:
 
 
 def _times(writer: StoreWriter, folder: Path) -> None:
-    for dataset, prefix in _TIME_COLUMNS.items():
-        cols = [f"{prefix}_{kind}_per_epoch_s_{how}" for kind in ("train", "eval") for how in ("recorded", "fit")]
-        table = read_columns(folder / TIMES, cols)
+    names = {d: [f"{p}_{kind}_per_epoch_s_{how}" for kind in ("train", "eval") for how in ("recorded", "fit")]
+             for d, p in _TIME_COLUMNS.items()}  # fmt: skip
+    table = read_columns(folder / TIMES, [c for cols in names.values() for c in cols])  # the 3.5 MB table once
+    for dataset, cols in names.items():
         recorded = ~np.isnan(table[cols[0]])
         train = np.where(recorded, table[cols[0]], table[cols[1]])
         evaluation = np.where(recorded, table[cols[2]], table[cols[3]])

@@ -1,4 +1,4 @@
-"""Our on-disk benchmark format: memory-mapped ``.npy`` arrays and a checksummed JSON manifest."""
+"""Our on-disk benchmark format: plain ``.npy`` arrays (read into memory, checked) and a sealed JSON manifest."""
 
 from nb201_env.store.errors import CorruptStoreError, MissingRecordError, MissingValueError, StoreError
 from nb201_env.store.reader import Store

@@ -1,4 +1,4 @@
-"""Fast reads of one record: resolve an epoch and a seed policy, then index the memory-mapped array.
+"""Fast reads of one record: resolve an epoch and a seed policy, then index the record's in-memory array.
 
 A :class:`RecordView` is built once per record and cached by the benchmark, so a single query costs a
 couple of dictionary lookups and one array read.

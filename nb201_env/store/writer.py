@@ -1,9 +1,12 @@
 """Write a store: memory-mapped arrays filled in place, checksummed and moved into place on commit.
 
 Importers stream their source into the arrays this writer hands out, so memory stays bounded by what the
-OS keeps of the mapped files. Nothing appears at the destination until :meth:`StoreWriter.commit`
-succeeds; an existing store there is only replaced when asked, only if it is a store we wrote (see
-:mod:`~nb201_env.store.destination`), and only after the new one is complete.
+OS keeps of the mapped files. Each file's disk space is reserved before it is mapped, so a full disk is an
+``OSError`` (``No space left on device``) when the array is added, never a SIGBUS while it is filled.
+Nothing appears at the destination until :meth:`StoreWriter.commit` succeeds; an existing store there is
+only replaced when asked, only if it is a store we wrote (see :mod:`~nb201_env.store.destination`), and
+only after the new one is complete; a swap that is interrupted is undone (see :func:`~nb201_env.store.
+destination.swap_into_place`).
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ import numpy as np
 from nb201_env.space import NUM_ARCHS
 from nb201_env.store.checks import file_sha256
 from nb201_env.store.codec import ARCH_ORDER_SHA256, manifest_to_json
-from nb201_env.store.destination import check_destination, clean_stale_scratch, foreign_entry
+from nb201_env.store.destination import check_destination, clean_stale_scratch, foreign_entry, swap_into_place
 from nb201_env.store.errors import StoreError
+from nb201_env.store.reserve import reserve_npy
 from nb201_env.store.schema import (
     MANIFEST,
     ArrayFile,
@@ -85,7 +89,8 @@ class StoreWriter:
     def _new_array(self, stem: str, shape: tuple[int, ...], dtype: str, fill: float | bool) -> tuple[Path, np.memmap]:
         # keyed by the path made here: np.memmap.filename is absolute, and this one is too only by convention
         path = self._scratch / f"{stem}-{len(self._arrays)}.npy"
-        array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+        reserve_npy(path, np.dtype(dtype), shape)
+        array = np.lib.format.open_memmap(path, mode="r+")
         array[...] = fill
         self._arrays[path] = array
         return path, array
@@ -176,20 +181,17 @@ class StoreWriter:
         return self.path
 
     def _move_into_place(self) -> None:
-        old = None
-        if self.path.exists() or self.path.is_symlink():
-            why = foreign_entry(self.path) if self.overwrite else "overwrite was not asked for"
-            if why is not None:
-                self._done = True  # keep the finished store where it is
-                raise StoreError(
-                    f"{self.path} appeared while writing and cannot be replaced ({why}); the new store is kept at "
-                    f"{self._scratch}"
-                )
-            old = self.path.parent / f".{self.path.name}.old-{os.getpid()}"
-            self.path.rename(old)  # the old store survives here if the next step fails
-        self._scratch.rename(self.path)
-        if old is not None:
-            shutil.rmtree(old)
+        if not (self.path.exists() or self.path.is_symlink()):
+            self._scratch.rename(self.path)
+            return
+        why = foreign_entry(self.path) if self.overwrite else "overwrite was not asked for"
+        if why is not None:
+            self._done = True  # keep the finished store where it is
+            raise StoreError(
+                f"{self.path} appeared while writing and cannot be replaced ({why}); the new store is kept at "
+                f"{self._scratch}"
+            )
+        swap_into_place(self._scratch, self.path)
 
     def abort(self) -> None:
         """Discard everything written so far; the destination is untouched."""
