@@ -6,6 +6,8 @@ import csv
 import os
 import resource
 import statistics
+import tarfile
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +20,26 @@ REPO = Path(__file__).resolve().parents[1]
 def shared_root() -> Path:
     """Return the shared data folder: ``$NB201_SHARED`` or ``../shared`` beside the repo."""
     return Path(os.environ.get("NB201_SHARED", REPO.parent / "shared"))
+
+
+def cifar_root(root: str | None) -> tuple[Path, Path]:
+    """Return (image folder, decode cache) of CIFAR-10: ``root``, or the shared JPEG tarball extracted once under
+    the temp dir (the decoded images are cached beside it, so later loads skip the 60k JPEGs)."""
+    cache = Path(tempfile.gettempdir()) / "nb201_env_decoded"
+    if root is not None:
+        return Path(root), cache
+    folder = Path(tempfile.gettempdir()) / "nb201_env_cifar10_jpg"
+    if not (folder / ".complete").is_file():
+        archive = shared_root() / "datasets" / "cifar10-jpg.tar.gz"
+        if not archive.is_file():
+            raise FileNotFoundError(
+                f"CIFAR-10 JPEG tarball not found at {archive}: pass the dataset folder (--root / --data) or set "
+                "NB201_SHARED to the shared/ folder"
+            )
+        with tarfile.open(archive, "r:gz") as tar:
+            tar.extractall(folder, filter="data")
+        (folder / ".complete").touch()
+    return folder, cache
 
 
 def public_store() -> Path:

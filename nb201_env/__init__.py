@@ -59,7 +59,9 @@ _PUBLIC: dict[str, str] = {
     "NASBench201MOOneShotEnv": "nb201_env.envs.multi_objective",
     # heavy: real training (the [train] extra) and the stable-baselines3 callback (the [rl] extra)
     "TrainingEvaluator": "nb201_env.training",
+    "TrainingConfig": "nb201_env.training",
     "Recipe": "nb201_env.training",
+    "Runtime": "nb201_env.training",
     "make_training_env": "nb201_env.training.env",
     "StopOnBudget": "nb201_env.callbacks",
 }
@@ -101,4 +103,5 @@ if "NASBench201-v0" not in registry:
         disable_env_checker=True,
     )
     # rewards from really training each architecture (needs the [train] extra): make(..., root="data/...")
-    register(id="NASBench201-Train-v0", entry_point="nb201_env.training.env:make_training_env")
+    # nondeterministic: its costs are measured seconds and its accuracies depend on float rounding
+    register(id="NASBench201-Train-v0", entry_point="nb201_env.training.env:make_training_env", nondeterministic=True)

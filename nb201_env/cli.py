@@ -104,6 +104,7 @@ def _cmd_build_table(args: argparse.Namespace) -> int:
         archs_per_step=args.archs_per_step,
         stacking=args.stacking,
         retrain_contended=args.retrain_contended,
+        progress=True,
     )
     update, close = _progress("build-table")
     try:
@@ -112,6 +113,16 @@ def _cmd_build_table(args: argparse.Namespace) -> int:
         close()
     print(f"wrote {path}")
     return 0
+
+
+def _cmd_migrate_cache(args: argparse.Namespace) -> int:
+    from nb201_env.training.migrate import migrate_cache
+
+    report = migrate_cache(
+        args.cache, args.data, split_dir=args.split_dir, split_seed=args.split_seed, data_cache_dir=args.data_cache
+    )
+    print(report)
+    return 0 if report.migrated or not report.left else 1
 
 
 def _open(store: str | None, verify: str = "lazy") -> Any:
@@ -350,9 +361,13 @@ def build_parser() -> argparse.ArgumentParser:
         "Trains one architecture of each of the 6,466 isomorphism classes (the [train] extra), caches every "
         "result in SQLite (a rerun resumes from it) and writes a store of all 15,625 architectures.",
     )
-    p.add_argument("--data", required=True, help="dataset folder (CIFAR python, ImageNet16, or train/<class>/*.jpg)")
+    p.add_argument(
+        "--data",
+        required=True,
+        help="the dataset: an image folder train/<class>/*.jpg + test/..., its .tar.gz, CIFAR python, ImageNet16",
+    )
     p.add_argument("--out", required=True, help="store directory to write")
-    p.add_argument("--cache", required=True, help="SQLite result cache: keep it, a rerun resumes from it")
+    p.add_argument("--cache", required=True, help="SQLite result cache: keep it, rerunning the command resumes from it")
     p.add_argument(
         "--dataset", default="cifar10-valid", help="cifar10-valid (also your own folders), cifar100, ImageNet16-120"
     )
@@ -361,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="nb201-proxy", help="benchmark name shown in info and reports")
     p.add_argument("--time-scale", type=float, default=1.0, help="multiply measured seconds by this when storing")
     p.add_argument("--limit", type=int, help="train only this many classes (a trial)")
-    p.add_argument("--data-cache", help="keep decoded images here as .npy")
+    p.add_argument("--data-cache", help="decoded-image cache folder (default: ~/.cache/nb201_env/datasets)")
     p.add_argument("--data-name", help="how the metadata names the dataset (default: the folder's name)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing store at --out")
     p.add_argument("--archs-per-step", type=int, default=1, help="architectures a worker trains together in one step")
@@ -390,6 +405,17 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p.add_argument(f"--{name}", type=int, help="override the proxy recipe")
     p.set_defaults(func=_cmd_build_table)
+
+    p = sub.add_parser(
+        "migrate-cache",
+        help="move the runs of a training cache written before 0.2 (keyed without the data) to the current key",
+    )
+    p.add_argument("cache", help="the SQLite result cache (changed in place, in one transaction)")
+    p.add_argument("--data", required=True, help="the dataset its runs were trained on (as for build-table)")
+    p.add_argument("--split-dir", help="folder of the official split files the runs used, if any")
+    p.add_argument("--split-seed", type=int, default=0, help="seed of the seeded split the runs used (default 0)")
+    p.add_argument("--data-cache", help="decoded-image cache folder (default: ~/.cache/nb201_env/datasets)")
+    p.set_defaults(func=_cmd_migrate_cache)
 
     store_help = (
         f"benchmark name (see `nb201 list`) or store directory (default: ${ENV_VAR}, else "

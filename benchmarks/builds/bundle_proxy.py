@@ -1,10 +1,10 @@
 """Turn a finished ``nb201 build-table`` cache into the benchmark bundled with the package, and measure its
 rank fidelity against the real NB201 figures in ``shared/nb201``.
 
-Times are stored in NB201-equivalent seconds: the measured CPU seconds times one factor, chosen so that the
-median simulated cost of a search evaluation equals NB201's (``cifar10-valid``, 12 epochs + one validation
-pass); relative costs between architectures stay our own measurements, and budgets such as the NB201
-protocol's 12,000 s keep their meaning (about a hundred evaluations per run).
+Times are stored in NB201-equivalent seconds: the measured wall seconds of a single-threaded worker times one
+factor, chosen so that the median simulated cost of a search evaluation equals NB201's (``cifar10-valid``, 12
+epochs + one validation pass); relative costs between architectures stay our own measurements, and budgets
+such as the NB201 protocol's 12,000 s keep their meaning (about a hundred evaluations per run).
 
     python -m benchmarks.builds.bundle_proxy --cache /work/build/proxy.sqlite --data /tmp/nb201_env_cifar10_jpg
 """

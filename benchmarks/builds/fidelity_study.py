@@ -15,7 +15,7 @@ a 6,466-class build takes with two workers), writes
     python -m benchmarks.builds.fidelity_study sample
     python -m benchmarks.builds.fidelity_study run --recipes r8c16e3,r16c8e4 --root /tmp/cifar10-jpg
     python -m benchmarks.builds.fidelity_study costs --recipes r8c16e3,r16c8e3 --root /tmp/cifar10-jpg  # alternating
-    python -m benchmarks.builds.fidelity_study report --min-archs 100  # after: xz -dk benchmarks/builds/*.xz
+    python -m benchmarks.builds.fidelity_study report --min-archs 100  # after xz -dk + migrate-cache
 """
 
 from __future__ import annotations
@@ -147,8 +147,15 @@ def measure(cache: str, min_archs: int) -> list[dict[str, object]]:
     archs = np.array(read_sample())
     rows = []
     with ResultCache(cache) as runs:
+        keys: dict[str, tuple[object, int]] = {}  # per recipe, the key holding most of its runs (one after migration)
+        for key, count in runs.run_keys():
+            if key.dataset == "cifar10-valid" and count > keys.get(key.recipe_hash, (None, 0))[1]:
+                keys[key.recipe_hash] = (key, count)
         for name, recipe in RECIPES.items():
-            got = [runs.get(int(a), "cifar10-valid", recipe, SEED) for a in archs]
+            if recipe.stable_hash() not in keys:
+                continue
+            key = keys[recipe.stable_hash()][0]
+            got = [runs.get(int(a), key, SEED) for a in archs]
             have = np.array([r is not None for r in got])
             if have.sum() < min_archs:
                 continue
@@ -239,7 +246,9 @@ def main() -> None:
     parser.add_argument("what", choices=("sample", "run", "report", "costs"))
     parser.add_argument("--recipes", default=",".join(RECIPES), help=f"comma-separated, of {list(RECIPES)}")
     parser.add_argument(
-        "--cache", default=str(REPO / "benchmarks" / "builds" / "fidelity.sqlite"), help="(xz -dk its snapshot first)"
+        "--cache",
+        default=str(REPO / "benchmarks" / "builds" / "fidelity.sqlite"),
+        help="(xz -dk its snapshot and nb201 migrate-cache it first)",
     )
     parser.add_argument("--root", help="run: the CIFAR-10 image folder (train/<class>/*.jpg and test/)")
     parser.add_argument("--data-cache", help="run: keep decoded images here")

@@ -42,7 +42,9 @@ def plot_anytime(
     files = []
     for protocol, agents in sorted(by_protocol(records).items()):
         runs = [r for agent_runs in agents.values() for r in agent_runs]
-        budget, dataset = runs[0]["budget"], runs[0]["dataset"]
+        wall = runs[0].get("clock_kind") == "wall"  # weight-sharing runs: measured seconds, no budget
+        budget = max(r["clock"] for r in runs) if wall else runs[0]["budget"]
+        dataset = runs[0]["dataset"]
         grid = np.linspace(0, budget, 400)
         fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
         bands = {
@@ -59,10 +61,12 @@ def plot_anytime(
             line = ax.plot(grid, mean, label=label, **style)[0]
             ax.fill_between(grid, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
         finals = [r["test"].get(dataset) for r in runs if r["test"].get(dataset) is not None]
+        if wall:  # a derived cell can be worse mid-search than at the end: show every epoch's
+            finals += [v for r in runs for v in r["trajectory"].get("test", {}).get(dataset, []) if v is not None]
         if finals:
             ax.set_ylim(max(min(finals) - 2, 0), min(max(finals) + 0.3, 100))
-        ax.set_xlabel("simulated training time (s)")
-        ax.set_ylabel(f"{LABELS[dataset]} test accuracy of incumbent (%)")
+        ax.set_xlabel("wall seconds of search" if wall else "simulated training time (s)")
+        ax.set_ylabel(f"{LABELS[dataset]} test accuracy of {'derived cell' if wall else 'incumbent'} (%)")
         ax.set_title(f"{protocol}: mean and bootstrap 95% CI over runs ({runs[0]['benchmark']})", fontsize=9)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="lower right")
@@ -84,6 +88,35 @@ def coinciding(means: dict[str, np.ndarray], tolerance: float = 0.02) -> dict[st
                 out[name] = out.get(earlier, earlier)
                 break
     return out
+
+
+def plot_skip_share(records: list[dict[str, Any]], folder: Path) -> list[Path]:
+    """Write one plot per protocol of weight-sharing runs: the share of ``skip_connect`` edges in each method's
+    derived cell per epoch, mean over runs and every run faintly (DARTS's collapse drives it to 1)."""
+    plt = pyplot()
+    files = []
+    for protocol, agents in sorted(by_protocol(records).items()):
+        sharing = {a: runs for a, runs in agents.items() if runs[0].get("clock_kind") == "wall"}
+        if not sharing:
+            continue
+        fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
+        for agent, runs in sorted(sharing.items()):
+            shares = [np.asarray(r["trajectory"]["skip_share"], dtype=float) for r in runs]
+            epochs = min(len(x) for x in shares)
+            x = np.arange(1, epochs + 1)
+            line = ax.plot(x, np.mean([s[:epochs] for s in shares], axis=0), label=f"{agent} (n={len(runs)})")[0]
+            for share in shares:
+                ax.plot(x, share[:epochs], color=line.get_color(), alpha=0.25, linewidth=0.8)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("search epoch")
+        ax.set_ylabel("share of skip_connect edges in the derived cell")
+        ax.set_title(f"{protocol}: drift of the derived cells (mean over runs; faint: each run)", fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="upper left")
+        fig.tight_layout()
+        files += save_figure(fig, folder, f"skip_share_{slug(protocol)}")
+        plt.close(fig)
+    return files
 
 
 def plot_ranks(records: list[dict[str, Any]], folder: Path) -> list[Path]:

@@ -27,6 +27,9 @@ class AgentSpec:
     args: dict[str, Any] = field(default_factory=dict)
     searcher: str | None = None
     function: str = "search"
+    weight_sharing: bool = False
+    """The agent trains a supernet for real (its module says ``WEIGHT_SHARING = True``) instead of querying the
+    env; known without importing it (it needs torch)."""
 
     def load(self) -> ModuleType:
         return importlib.import_module(self.module)
@@ -82,6 +85,13 @@ AGENTS: dict[str, AgentSpec] = {
     "naswot_100": AgentSpec("agents.naswot", {"n_samples": 100}),
     "naswot_1000": AgentSpec("agents.naswot", {"n_samples": 1000}),
     "rea_synflow": AgentSpec("agents.rea_zero_cost", {"proxy": "synflow"}),
+    # weight-sharing: one supernet trained for real, the derived cell looked up (benchmarks.harness.supernet_runs)
+    "rsps": AgentSpec("agents.rsps", weight_sharing=True),
+    "darts_v1": AgentSpec("agents.darts_v1", weight_sharing=True),
+    "darts_v2": AgentSpec("agents.darts_v2", weight_sharing=True),
+    "gdas": AgentSpec("agents.gdas", weight_sharing=True),
+    "setn": AgentSpec("agents.setn", weight_sharing=True),
+    "enas": AgentSpec("agents.enas", weight_sharing=True),
 }
 
 

@@ -1,5 +1,6 @@
 """Reports of a sweep: the summary tables (``table.md``, ``table.csv``, ``tests.md``), the anytime and rank
-plots and, for multi-objective runs, the hypervolume report (``mo_table.md`` and its plots), in one folder.
+plots, for multi-objective runs the hypervolume report (``mo_table.md`` and its plots), and for weight-sharing
+runs the drift of their derived cells (``drift.md``, ``skip_share_*.png``), in one folder.
 
     python -m benchmarks.harness.report results/nb201.jsonl --out results/report [--store PATH]
 """
@@ -12,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness.mo_report import write_mo_report
-from benchmarks.harness.plots import plot_anytime, plot_ranks
+from benchmarks.harness.plots import plot_anytime, plot_ranks, plot_skip_share
 from benchmarks.harness.results import read_results
-from benchmarks.harness.summary import markdown_table, markdown_tests, summarize, write_csv
+from benchmarks.harness.summary import markdown_drift, markdown_table, markdown_tests, summarize, write_csv
 from nb201_env.benchmark import Benchmark
 from nb201_env.helptext import HelpFormatter, plain, prog
 from nb201_env.locate import find_store
@@ -35,6 +36,11 @@ def write_report(records: list[dict[str, Any]], folder: Path, store: str) -> str
     write_csv(rows, folder / "table.csv")
     plot_anytime(records, Benchmark.open(store), folder)
     plot_ranks(records, folder)
+    drift = markdown_drift(records)
+    if drift:  # weight-sharing runs: how their derived cells drift, and seconds per epoch
+        (folder / "drift.md").write_text(drift + "\n")
+        plot_skip_share(records, folder)
+        tests += "\n\n" + drift
     if any(r.get("objectives") for r in records):
         write_mo_report(records, folder, store)
     log.info("report written to %s", folder)

@@ -3,14 +3,20 @@
     python -m benchmarks.harness.run --agents random rea reinforce --protocols nb201 --runs 500 \\
         --out results/nb201.jsonl [--store PATH] [--workers 2] [--budgets 6000 12000]
     python -m benchmarks.harness.run --agents mo_random nsga2 --objectives valid_accuracy latency_ms/pixel3 ...
+    python -m benchmarks.harness.run --agents rsps darts_v1 darts_v2 gdas setn enas --scale proxy --runs 3 \
+        --out results/ws.jsonl [--data CIFAR10_FOLDER] [--data-cache DIR] [--device auto] [--threads 1]
 
 Each run is one search (a fresh search run of the env seeded with ``seed0 + run``, the same seeds for
 every agent); the agent reports its best architecture by validation accuracy, and only then does the
 harness look up that architecture's 200-epoch test accuracy on the three datasets. Rerunning the same
 command skips finished runs, so an interrupted sweep resumes where it stopped. Multi-objective agents
 (``MULTI_OBJECTIVE = True``) search with ``--objectives``, which are named in the protocol
-(``nb201+latency_ms/pixel3``) and in each record. Your own agent runs by its path, ``--agents my_agents:search``.
-With ``--report`` the tables go to stdout; logs and the progress bar go to stderr.
+(``nb201+latency_ms/pixel3``) and in each record. Weight-sharing agents (RSPS, DARTS-V1/V2, GDAS, SETN, ENAS)
+really train a supernet on ``cifar10-valid`` at ``--scale`` (``full``: NB201's settings, for a GPU; ``proxy``:
+minutes per run on a CPU; ``tiny``: tests) on wall-clock time, look each epoch's derived cell up in the
+benchmark, and are named ``<protocol>@<scale>`` (see :mod:`benchmarks.harness.supernet_runs`). Your own agent
+runs by its path, ``--agents my_agents:search``. With ``--report`` the tables go to stdout; logs and the
+progress bar go to stderr.
 A worker process that dies loses only the runs it held (see :mod:`benchmarks.harness.sweep`). The output
 file and report folder are checked before any run starts.
 """
@@ -24,9 +30,11 @@ import sys
 import time
 from pathlib import Path
 
+from agents.weight_sharing import SCALES
 from benchmarks.harness.registry import AGENTS, get_agent
 from benchmarks.harness.report import write_report
 from benchmarks.harness.results import ResultsBusy
+from benchmarks.harness.supernet_runs import SupernetSetup
 from benchmarks.harness.sweep import WORKERS_PER_CORE, RunsLost, check_outputs, max_workers, sweep
 from benchmarks.harness.tasks import add_protocols_argument, protocol_variants
 from benchmarks.harness.validity import MAX_RUNS
@@ -61,6 +69,13 @@ def main(argv: list[str] | None = None) -> None:
         nargs="+",
         help="objectives of the multi-objective agents, e.g. valid_accuracy latency_ms/pixel3 (see nb201 info)",
     )
+    ws = parser.add_argument_group("weight-sharing agents (rsps, darts_v1, darts_v2, gdas, setn, enas)")
+    ws.add_argument("--scale", default="proxy", choices=list(SCALES), help="network, images and epochs")
+    ws.add_argument("--data", help="CIFAR-10 folder (default: the shared JPEG tarball, extracted once)")
+    ws.add_argument("--data-cache", help="keep decoded images here (default: beside the extracted tarball)")
+    ws.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:<i>")
+    ws.add_argument("--threads", type=int, default=1, help="torch threads per worker process")
+    ws.add_argument("--epochs", type=int, help="override the scale's epochs (runs named <protocol>@<scale>-e<N>)")
     args = parser.parse_args(argv)
     for name, value, low in (("--runs", args.runs, 1), ("--workers", args.workers, 0), ("--seed0", args.seed0, 0)):
         if value < low:
@@ -71,6 +86,10 @@ def main(argv: list[str] | None = None) -> None:
     ):
         if value > high:
             parser.error(f"{name} must be an int <= {high} ({why}), got {value}")
+    try:
+        supernet = SupernetSetup(args.scale, args.data, args.data_cache, args.device, args.threads, args.epochs)
+    except ValueError as exc:
+        parser.error(str(exc))
     for budget in args.budgets or []:
         if not (budget > 0 and math.isfinite(budget)):
             parser.error(f"--budgets must be positive finite seconds, got {budget}")
@@ -94,6 +113,7 @@ def main(argv: list[str] | None = None) -> None:
             args.workers,
             args.seed0,
             objectives=args.objectives,
+            supernet=supernet,
             read_back=args.report is not None,  # the whole file is read again only for a report
         )
         log.info("results in %s (%.1f s)", args.out, time.perf_counter() - start)

@@ -25,6 +25,14 @@ PUBLISHED_NB201: dict[str, dict[str, tuple[float, float]]] = {
     "random": {"cifar10": (93.70, 0.36), "cifar100": (71.04, 1.07), "ImageNet16-120": (44.57, 1.25)},
     "reinforce": {"cifar10": (93.85, 0.37), "cifar100": (71.71, 1.09), "ImageNet16-120": (45.24, 1.18)},
     "bohb": {"cifar10": (93.61, 0.52)},
+    # the weight-sharing rows of the same table (CIFAR-10 test; the ICLR 2020 version of the paper): DARTS and
+    # ENAS end in the same all-skip cell in every run, hence their zero spread
+    "rsps": {"cifar10": (87.66, 1.69)},
+    "darts_v1": {"cifar10": (54.30, 0.00)},
+    "darts_v2": {"cifar10": (54.30, 0.00)},
+    "gdas": {"cifar10": (93.51, 0.13)},
+    "setn": {"cifar10": (86.19, 4.63)},
+    "enas": {"cifar10": (54.30, 0.00)},
 }
 PAPER_SPLITS: dict[str, str] = {"cifar10": "ori-test", "cifar100": "x-test", "ImageNet16-120": "x-test"}
 """The test splits of the paper's Table 5 (CIFAR-10 trained on all 50k images, tested on its test set)."""
@@ -32,7 +40,8 @@ PAPER_SPLITS: dict[str, str] = {"cifar10": "ori-test", "cifar100": "x-test", "Im
 
 PAPER_NOTE = (
     " (paper ...): the NB201 paper's Table 5 (for naswot_N: NASWOT's Table 2), shown beside runs of its protocol "
-    "only (CIFAR-10 validation, 12,000 s, nb201 rule, recorded figures)."
+    "only (CIFAR-10 validation, 12,000 s, nb201 rule, recorded figures; weight-sharing rows: one supernet search on "
+    "cifar10-valid, at NB201's full scale in the paper, at the row's scale here)."
 )
 
 
@@ -41,9 +50,11 @@ def paper_protocol(record: dict[str, Any]) -> bool:
     one sequential search (no objectives, no simulated workers), on recorded figures (not a proxy table)."""
     paper = PROTOCOLS["nb201"]
     base = record["protocol"].split("@")[0]
+    wall = record.get("clock_kind") == "wall"  # a weight-sharing search: the paper's rows ran one, on a GPU
     return (
         base == paper.name
-        and (record["dataset"], record["budget"], record["rule"]) == (paper.dataset, paper.budget, paper.rule)
+        and (record["dataset"], record["budget"], record["rule"])
+        == ((paper.dataset, None, None) if wall else (paper.dataset, paper.budget, paper.rule))
         and not record.get("objectives")
         and record.get("workers") is None
         and record.get("benchmark_kind", "recorded") == "recorded"
@@ -213,6 +224,54 @@ def markdown_tests(records: list[dict[str, Any]], alpha: float = 0.05) -> str:
     return "\n".join(out)
 
 
+def drift_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return one row per (protocol, agent) of weight-sharing runs: epochs, wall and CPU seconds per epoch (the
+    search process's CPU time: on a shared machine the wall clock also counts other processes), the mean share
+    of ``skip_connect`` in the derived cells at five points of the search, and the final cells."""
+    rows = []
+    for protocol, agents in sorted(by_protocol(records).items()):
+        for agent, runs in sorted(agents.items()):
+            if runs[0].get("clock_kind") != "wall":
+                continue
+            shares = [np.asarray(r["trajectory"]["skip_share"], dtype=float) for r in runs]
+            epochs = min(len(x) for x in shares)
+            points = sorted({0, epochs // 4, epochs // 2, (3 * epochs) // 4, epochs - 1}) if epochs else []
+            rows.append(
+                {
+                    "protocol": protocol,
+                    "agent": agent,
+                    "runs": len(runs),
+                    "epochs": epochs,
+                    "seconds_per_epoch": float(np.mean([r.get("seconds_per_epoch") or math.nan for r in runs])),
+                    "cpu_seconds_per_epoch": float(
+                        np.mean([np.mean(r["settings"]["per_epoch"]["cpu_seconds"]) for r in runs])
+                    ),
+                    "skip_share": {p + 1: float(np.mean([x[p] for x in shares])) for p in points},
+                    "final_cells": [int(r["best_arch"]) for r in runs],
+                }
+            )
+    return rows
+
+
+def markdown_drift(records: list[dict[str, Any]]) -> str:
+    """Format :func:`drift_rows` as Markdown: how the derived cells drift toward skip connections, per method."""
+    lines = []
+    for row in drift_rows(records):
+        shares = ", ".join(f"{e}: {v:.2f}" for e, v in row["skip_share"].items())
+        cells = ", ".join(str(c) for c in row["final_cells"])
+        lines.append(
+            f"| {row['protocol']} | {row['agent']} | {row['runs']} | {row['epochs']} | "
+            f"{row['seconds_per_epoch']:.1f} | {row['cpu_seconds_per_epoch']:.1f} | {shares} | {cells} |"
+        )
+    if not lines:
+        return ""
+    header = (
+        "| protocol | agent | runs | epochs | wall s / epoch | CPU s / epoch "
+        "| skip_connect share (epoch: mean over runs) | final cells |"
+    )
+    return "\n".join([header, "|---|---|---|---|---|---|---|---|", *lines])
+
+
 def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
     """Write the summary rows as CSV."""
     with open(path, "w", newline="") as fh:
@@ -224,7 +283,8 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
 def anytime_curves(
     records: list[dict[str, Any]], bench: Benchmark, grid: np.ndarray, dataset: str, schedule: int | None = None
 ) -> np.ndarray:
-    """Return ``(runs, len(grid))``: test accuracy of each run's incumbent (best validation so far) over time.
+    """Return ``(runs, len(grid))``: test accuracy of each run's incumbent over time: the best by validation
+    so far, or, for a record with ``incumbent = "last"`` (weight-sharing searches), the last derived cell.
 
     ``schedule=None`` takes the store's reported test figure (200 epochs for NB201, the proxy's own schedule
     for a proxy table), the same figure the harness records as each run's final test accuracy.
@@ -236,9 +296,12 @@ def anytime_curves(
             continue
         valid = np.asarray(traj["valid"], dtype=float)
         archs = np.asarray(traj["arch"], dtype=np.int64)
-        running = np.maximum.accumulate(valid)
-        improved = np.r_[True, running[1:] > running[:-1]]  # the first evaluation reaching a new best
-        best_pos = np.maximum.accumulate(np.where(improved, np.arange(len(valid)), 0))
+        if r.get("incumbent") == "last":
+            best_pos = np.arange(len(archs))
+        else:
+            running = np.maximum.accumulate(valid)
+            improved = np.r_[True, running[1:] > running[:-1]]  # the first evaluation reaching a new best
+            best_pos = np.maximum.accumulate(np.where(improved, np.arange(len(valid)), 0))
         incumbent_test = bench.test_accuracy_many(archs[best_pos], dataset, schedule=schedule)
         k = np.searchsorted(np.asarray(traj["time"]), grid, side="right") - 1
         out[i] = np.where(k >= 0, incumbent_test[np.maximum(k, 0)], np.nan)

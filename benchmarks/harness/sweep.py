@@ -19,6 +19,7 @@ from typing import Any
 
 from benchmarks.harness.registry import get_agent
 from benchmarks.harness.results import ResultsWriter, iter_pending, read_results, results_lock
+from benchmarks.harness.supernet_runs import SupernetSetup, protocol_name
 from benchmarks.harness.tasks import Task, init_worker, run_task
 from benchmarks.harness.validity import MAX_RUNS, SweepSpec
 from nb201_env.benchmark import Benchmark
@@ -70,6 +71,7 @@ def sweep(
     progress: bool = True,
     objectives: list[str] | None = None,
     cluster_workers: list[int] | None = None,
+    supernet: SupernetSetup | None = None,
     read_back: bool = True,
 ) -> list[dict[str, Any]]:
     """Run every (agent, protocol, run) not yet in ``out``; return every valid record of the file, each run once
@@ -84,7 +86,9 @@ def sweep(
     With ``objectives``, multi-objective agents search them, and each protocol is renamed
     ``<protocol>+<cost>+...`` so that sweeps over different objectives never mix in one file. With
     ``cluster_workers``, every run is an asynchronous simulation of that many workers
-    (:mod:`benchmarks.harness.simulation`), the protocol named ``<protocol>/<k>w``.
+    (:mod:`benchmarks.harness.simulation`), the protocol named ``<protocol>/<k>w``. Weight-sharing agents run
+    real searches as ``supernet`` says (default :class:`SupernetSetup`: proxy scale, the shared CIFAR-10), each
+    protocol named ``<protocol>@<scale>``.
     """
     runs = check_int("runs", runs, low=1, high=MAX_RUNS)
     workers = check_int("workers", workers, low=0, high=max_workers())
@@ -109,11 +113,20 @@ def sweep(
             check_int("cluster workers", k, low=1, high=MAX_SIMULATED_WORKERS)
         simulated = {f"{p.name}/{k}w": k for p in protocols for k in cluster_workers}
         protocols = [replace(p, name=f"{p.name}/{k}w") for p in protocols for k in cluster_workers]
+    sharing = frozenset(a for a in agents if get_agent(a).weight_sharing)
+    setup = (supernet or SupernetSetup()) if sharing else None
     by_name = {p.name: p for p in protocols}
-    spec = SweepSpec(tuple(agents), by_name, runs, seed0, bench.name, simulated)
+    renamed: dict[str, str] = {}  # the weight-sharing runs of each protocol: <protocol>@<scale>
+    if setup is not None:
+        for p in protocols:
+            q = replace(p, name=protocol_name(p.name, setup))
+            renamed[p.name] = q.name
+            by_name[q.name] = q
+            simulated[q.name] = None
+    spec = SweepSpec(tuple(agents), by_name, runs, seed0, bench.name, simulated, sharing, renamed)
     out.parent.mkdir(parents=True, exist_ok=True)
     with results_lock(out):
-        return _sweep(spec, out, store, workers, goals, progress, read_back)
+        return _sweep(spec, out, store, workers, goals, progress, read_back, setup)
 
 
 def _sweep(
@@ -124,12 +137,16 @@ def _sweep(
     goals: tuple[str, ...] | None,
     progress: bool,
     read_back: bool,
+    setup: SupernetSetup | None,
 ) -> list[dict[str, Any]]:
     wanted = spec.wanted()
     pending = [
-        Task(a, spec.protocols[p], r, spec.seed0 + r, goals, spec.workers[p])
+        Task(a, spec.protocols[p], r, spec.seed0 + r, goals, spec.workers[p], setup if a in spec.sharing else None)
         for a, p, r in iter_pending(wanted, read_results(out, spec))
     ]
+    if setup is not None and any(t.supernet is not None for t in pending):
+        setup = setup.resolved()  # extract the data once, here, before any worker starts
+        pending = [replace(t, supernet=setup) if t.supernet is not None else t for t in pending]
     workers = min(workers or usable_cores(), len(pending))  # more processes than runs would only idle
     if pending:
         log.info(

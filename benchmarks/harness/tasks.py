@@ -3,8 +3,9 @@
 A :class:`Task` names the agent, the protocol, the run and its seed. :func:`run_task` performs it in a worker
 process (which holds the open benchmark and one environment per agent and protocol) either through the
 environment or, with ``workers``, as an asynchronous multi-worker simulation
-(:mod:`benchmarks.harness.simulation`), and returns the same JSONL record: the trajectory the agent saw, and only
-afterwards the test accuracy of the architecture it reports.
+(:mod:`benchmarks.harness.simulation`), or, for weight-sharing agents, as a real supernet search
+(:mod:`benchmarks.harness.supernet_runs`), and returns the same JSONL record: the trajectory the agent saw, and
+only afterwards the test accuracy of the architecture it reports.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import nb201_env  # noqa: F401  (registers the envs)
 from agents.common import SearchResult
 from benchmarks.harness.registry import env_id, get_agent
 from benchmarks.harness.simulation import simulate
+from benchmarks.harness.supernet_runs import SupernetSetup, run_supernet, supernet_fields
 from nb201_env.benchmark import Benchmark
 from nb201_env.config import EnvConfig
 from nb201_env.envs.base import make_search_runs
@@ -40,6 +42,7 @@ class Task:
     seed: int
     objectives: tuple[str, ...] | None = None  # for multi-objective agents
     workers: int | None = None  # simulate this many asynchronous workers (benchmarks.harness.simulation)
+    supernet: SupernetSetup | None = None  # data and scale of weight-sharing agents (benchmarks.harness.supernet_runs)
 
 
 def add_protocols_argument(parser: argparse.ArgumentParser) -> None:
@@ -122,6 +125,14 @@ def run_task(task: Task) -> dict[str, Any]:
     module = spec.load()
     args = spec.make_args(module)
     start = time.perf_counter()
+    if getattr(module, "WEIGHT_SHARING", False):
+        if task.supernet is None:
+            raise ValueError(f"agent {task.agent} trains a supernet: its task needs a SupernetSetup (data, scale)")
+        result = run_supernet(module, args, task.seed, task.supernet)
+        out = record(task, result, time.perf_counter() - start)
+        extra = supernet_fields(result, task.supernet, _bench(), task.protocol.test_schedule)
+        out["trajectory"].update(extra.pop("trajectory"))
+        return {**out, **extra}
     if task.workers is None:
         env = _env_for(module, task.protocol, task.objectives, args)
         result = spec.search_function(module)(env, args, task.seed)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Final
 
@@ -37,10 +37,11 @@ _TYPES: Final[dict[str, tuple[type, ...]]] = {
     "trajectory": (dict,),
     "dataset": (str,),
     "benchmark": (str,),
-    "budget": (int, float),
-    "rule": (str,),
+    "budget": (int, float, type(None)),
+    "rule": (str, type(None)),
 }
-"""Fields every record has, with their JSON types: the harness resumes and reports from these."""
+"""Fields every record has, with their JSON types: the harness resumes and reports from these (``budget`` and
+``rule`` are ``None`` exactly in weight-sharing runs, ``clock_kind = "wall"``)."""
 
 INCOMPLETE: Final = "missing or invalid"
 
@@ -70,9 +71,12 @@ def record_problems(record: Any) -> list[str]:
         problems.append(f"run {r['run']} is outside 0..{MAX_RUNS - 1}")
     if not 0 <= r["seed"] < 2**63:
         problems.append(f"seed {r['seed']} is outside 0..2**63-1")
-    if r["dataset"] not in SEARCH_DATASETS or r["rule"] not in BUDGET_RULES:
+    wall = r.get("clock_kind") == "wall"  # a weight-sharing run: measured seconds, no budget, no rule
+    if wall and (r["budget"] is not None or r["rule"] is not None):
+        problems.append(f"a weight-sharing run with budget {r['budget']!r} and rule {r['rule']!r} (both None)")
+    if r["dataset"] not in SEARCH_DATASETS or (not wall and r["rule"] not in BUDGET_RULES):
         problems.append(f"dataset {r['dataset']!r} or rule {r['rule']!r} is not one the harness runs")
-    if not (_number(r["budget"]) and r["budget"] > 0):
+    if not wall and not (_number(r["budget"]) and r["budget"] > 0):
         problems.append(f"budget {r['budget']!r} is not a positive finite number of seconds")
     if not (_number(r["clock"]) and r["clock"] >= 0):
         problems.append(f"clock {r['clock']!r} is not a finite number of seconds >= 0")
@@ -117,6 +121,8 @@ def _trajectory_problems(r: dict[str, Any]) -> list[str]:
         return []
     if abs(times[-1] - r["clock"]) > _TOLERANCE:
         return [f"clock {r['clock']} is not the time of the last evaluation ({times[-1]})"]
+    if r.get("incumbent") == "last" and archs[-1] != r["best_arch"]:  # a weight-sharing method reports its last cell
+        return [f"best_arch {r['best_arch']} is not the last derived cell ({archs[-1]})"]
     of_best = [v for a, v in zip(archs, valid) if a == r["best_arch"]]
     if not of_best or abs(max(of_best) - r["best_valid"]) > _TOLERANCE:
         return [f"best_arch {r['best_arch']} with best_valid {r['best_valid']} is not in the trajectory"]
@@ -139,6 +145,9 @@ class SweepSpec:
         seed0: run ``r`` is seeded ``seed0 + r``.
         benchmark: the name of the store the sweep searches.
         workers: simulated workers per protocol name (cluster sweeps), ``None`` for sequential searches.
+        sharing: the weight-sharing agents: they run each protocol under its name in ``renamed``.
+        renamed: protocol name -> the name of its weight-sharing runs (``<protocol>@<scale>``, also in
+            ``protocols``).
     """
 
     agents: tuple[str, ...]
@@ -147,22 +156,35 @@ class SweepSpec:
     seed0: int
     benchmark: str
     workers: Mapping[str, int | None]
+    sharing: frozenset[str] = frozenset()
+    renamed: Mapping[str, str] = field(default_factory=dict)
 
     def wanted(self) -> list[tuple[str, str, int]]:
         """Return every run of the sweep, protocol by protocol, agent by agent."""
-        return [(a, p, r) for p in self.protocols for a in self.agents for r in range(self.runs)]
+        shared = set(self.renamed.values())
+        return [
+            (a, self.renamed[p] if a in self.sharing else p, r)
+            for p in self.protocols
+            if p not in shared
+            for a in self.agents
+            for r in range(self.runs)
+        ]
 
     def asks_for(self, record: Mapping[str, Any]) -> bool:
         """Return whether the record's (agent, protocol, run) is one of this sweep's runs."""
-        return record["agent"] in self.agents and record["protocol"] in self.protocols and record["run"] < self.runs
+        agent, protocol = record["agent"], record["protocol"]
+        if agent not in self.agents or protocol not in self.protocols or record["run"] >= self.runs:
+            return False
+        return (agent in self.sharing) == (protocol in self.renamed.values())
 
     def mismatch(self, record: Mapping[str, Any]) -> str:
         """Return how a record of one of this sweep's runs differs from that run ("" when it does not)."""
         p = self.protocols[record["protocol"]]
+        sharing = p.name in self.renamed.values()  # weight-sharing runs have no budget and no rule
         expected = {
             "seed": self.seed0 + record["run"],
-            "budget": p.budget,
-            "rule": p.rule,
+            "budget": None if sharing else p.budget,
+            "rule": None if sharing else p.rule,
             "dataset": p.dataset,
             "benchmark": self.benchmark,
             "workers": self.workers.get(p.name),

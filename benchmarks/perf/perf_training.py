@@ -16,33 +16,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import tarfile
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import shared_root, table
+from benchmarks.common import cifar_root, table
 from nb201_env.isomorphism import representatives
 from nb201_env.training.recipe import Recipe
 from nb201_env.training.splits import Splits, load_splits, prepare
-
-
-def cifar_root(root: str | None) -> tuple[Path, Path]:
-    """Return (image folder, decode cache): ``root`` or the shared JPEG tarball extracted under the temp dir."""
-    cache = Path(tempfile.gettempdir()) / "nb201_env_decoded"
-    if root is not None:
-        return Path(root), cache
-    folder = Path(tempfile.gettempdir()) / "nb201_env_cifar10_jpg"
-    if not (folder / ".complete").is_file():
-        archive = shared_root() / "datasets" / "cifar10-jpg.tar.gz"
-        if not archive.is_file():
-            raise SystemExit(f"CIFAR-10 JPEG tarball not found at {archive}: pass --root or set NB201_SHARED")
-        with tarfile.open(archive, "r:gz") as tar:
-            tar.extractall(folder, filter="data")
-        (folder / ".complete").touch()
-    return folder, cache
 
 
 def load_prepared(root: str | None, recipe: Recipe) -> Splits:

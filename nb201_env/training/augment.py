@@ -4,7 +4,8 @@ The official pipeline runs per image: ``RandomHorizontalFlip``, ``RandomCrop(siz
 padding, i.e. black pixels), ``ToTensor`` (/255) and ``Normalize(mean, std)``. Here a whole chunk of
 images is padded once, cropped with per-sample offsets by one gather, flipped with one ``where`` and
 normalized with one fused multiply-add; padding happens before normalization, so padded pixels get the
-value of black exactly as in the official code.
+value of black exactly as in the official code. The random numbers come from the passed generator on its own
+device (the trainers keep it on the CPU), so a seed gives the same crops and flips on every device.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ def random_crop(images: Tensor, padding: int, generator: torch.Generator) -> Ten
         return images
     n, c, h, w = images.shape
     padded = torch.nn.functional.pad(images, (padding, padding, padding, padding))
-    offsets = torch.randint(0, 2 * padding + 1, (2, n), generator=generator, device=images.device)
+    offsets = torch.randint(0, 2 * padding + 1, (2, n), generator=generator, device=generator.device)
+    offsets = offsets.to(images.device)
     rows = (offsets[0, :, None] + torch.arange(h, device=images.device))[:, None, :, None]
     cols = (offsets[1, :, None] + torch.arange(w, device=images.device))[:, None, None, :]
     batch = torch.arange(n, device=images.device)[:, None, None, None]
@@ -30,7 +32,7 @@ def random_crop(images: Tensor, padding: int, generator: torch.Generator) -> Ten
 
 def random_flip(images: Tensor, generator: torch.Generator) -> Tensor:
     """Mirror each image horizontally with probability 1/2."""
-    flip = torch.rand(len(images), generator=generator, device=images.device) < 0.5
+    flip = (torch.rand(len(images), generator=generator, device=generator.device) < 0.5).to(images.device)
     return torch.where(flip[:, None, None, None], images.flip(3), images)
 
 

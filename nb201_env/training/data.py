@@ -1,16 +1,13 @@
-"""Read the NB201 datasets from disk into uint8 arrays: CIFAR python pickles, ImageNet16, image folders.
-
-Three layouts are understood, each decoded once into an :class:`ImageSet` (``uint8 (N, 3, H, W)`` + labels):
+"""Read the official NB201 dataset files into uint8 arrays: CIFAR python pickles and ImageNet16.
 
 - CIFAR-10/100 in the official python layout (the one torchvision downloads):
   ``cifar-10-batches-py/data_batch_1..5, test_batch`` and ``cifar-100-python/train, test``;
 - ImageNet16-120 in the official downsampled format: ``train_data_batch_1..10`` and ``val_data``, each a
-  pickle with ``data`` (uint8, N x 3072) and 1-based ``labels``; only labels 1..120 are kept, as officially;
-- an image folder ``root/{train,test}/<class>/*.jpg|png`` (e.g. the JPEG copy of CIFAR-10), read with Pillow;
-  classes are numbered in sorted folder order, as torchvision's ``ImageFolder`` does.
+  pickle with ``data`` (uint8, N x 3072) and 1-based ``labels``; only labels 1..120 are kept, as officially.
 
-The pickles are read with a restricted unpickler that only resolves the numpy globals an array needs, so a
-tampered file cannot run code. Decoded image folders can be cached as ``.npy`` in a user cache directory.
+Each is read into an :class:`ImageSet` (``uint8 (N, 3, H, W)`` + labels), in the official order. The pickles
+are read with a restricted unpickler that only resolves the numpy globals an array needs, so a tampered file
+cannot run code. Image folders are decoded by :mod:`~nb201_env.training.images`.
 """
 
 from __future__ import annotations
@@ -22,7 +19,6 @@ import pickle
 import tarfile
 import urllib.request
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -31,7 +27,6 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 CIFAR_DIRS = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}
 CIFAR_FILES = {
     "cifar10": ([f"data_batch_{i}" for i in range(1, 6)], ["test_batch"]),
@@ -189,89 +184,6 @@ def load_imagenet16(root: str | os.PathLike[str], num_classes: int = 120) -> tup
         keep = (full.labels >= 1) & (full.labels <= num_classes)  # official labels are 1-based
         sets.append(ImageSet(full.images[keep], full.labels[keep] - 1))
     return sets[0], sets[1]
-
-
-def _class_folders(split_dir: Path) -> list[Path]:
-    return sorted(p for p in split_dir.iterdir() if p.is_dir())
-
-
-def _decode(path: Path) -> np.ndarray:
-    from PIL import Image  # Pillow is part of the [train] extra
-
-    try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"))
-    except (OSError, ValueError) as error:  # Pillow's UnidentifiedImageError is an OSError
-        raise DatasetError(f"cannot decode image {path}: {error}") from error
-
-
-def _folder_listing(root: Path) -> tuple[list[str], dict[str, list[tuple[Path, int]]]]:
-    if not all((root / split).is_dir() for split in ("train", "test")):
-        raise DatasetError(
-            f"no image folder at {root}: expected {root}/train/<class>/*.jpg|png and {root}/test/<class>/*.jpg|png"
-        )
-    classes = [p.name for p in _class_folders(root / "train")]
-    if not classes:
-        raise DatasetError(f"{root}/train has no class folders: expected {root}/train/<class>/*.jpg|png")
-    listing: dict[str, list[tuple[Path, int]]] = {}
-    for split in ("train", "test"):
-        found = [p.name for p in _class_folders(root / split)]
-        if found != classes:
-            raise DatasetError(f"{root}/{split} has class folders {found}, but {root}/train has {classes}")
-        files = [
-            (path, label)
-            for label, name in enumerate(classes)
-            for path in sorted((root / split / name).iterdir())
-            if path.suffix.lower() in IMAGE_SUFFIXES
-        ]
-        if not files:
-            raise DatasetError(f"{root}/{split} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-        listing[split] = files
-    return classes, listing
-
-
-def _listing_key(root: Path, listing: dict[str, list[tuple[Path, int]]]) -> str:
-    digest = hashlib.sha256(str(root.resolve()).encode())
-    for split, files in sorted(listing.items()):
-        for path, label in files:
-            stat = path.stat()
-            digest.update(f"{split}/{path.name}/{label}/{stat.st_size}/{stat.st_mtime_ns}".encode())
-    return digest.hexdigest()[:20]
-
-
-def _decode_all(files: list[tuple[Path, int]], workers: int) -> ImageSet:
-    with ThreadPoolExecutor(max(1, workers)) as pool:  # Pillow releases the GIL while decoding
-        arrays = list(pool.map(_decode, [path for path, _ in files], chunksize=256))
-    shapes = {a.shape for a in arrays}
-    if len(shapes) != 1:
-        first = {a.shape: path for a, (path, _) in zip(arrays, files)}
-        raise DatasetError(f"images must all have one size, found {sorted(shapes)} (e.g. {list(first.values())[:2]})")
-    images = np.ascontiguousarray(np.stack(arrays).transpose(0, 3, 1, 2))
-    return ImageSet(images, np.asarray([label for _, label in files], dtype=np.int64))
-
-
-def load_image_folder(
-    root: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None = None, workers: int | None = None
-) -> tuple[ImageSet, ImageSet, list[str]]:
-    """Decode ``root/{train,test}/<class>/*`` into (train, test, class names), cached as ``.npy`` if asked."""
-    root = Path(root)
-    classes, listing = _folder_listing(root)
-    cache = Path(cache_dir) / f"imagefolder-{_listing_key(root, listing)}" if cache_dir is not None else None
-    if cache is not None and (cache / "done").is_file():
-        log.info("loading decoded images of %s from %s", root, cache)
-        sets = [ImageSet(np.load(cache / f"{s}_images.npy"), np.load(cache / f"{s}_labels.npy")) for s in listing]
-        return sets[0], sets[1], classes
-    log.info("decoding %d images under %s", sum(len(f) for f in listing.values()), root)
-    sets = [_decode_all(listing[split], workers or os.cpu_count() or 1) for split in ("train", "test")]
-    if cache is not None:
-        cache.mkdir(parents=True, exist_ok=True)
-        for split, image_set in zip(("train", "test"), sets):
-            for part, array in (("images", image_set.images), ("labels", image_set.labels)):
-                tmp = cache / f"{split}_{part}.tmp.npy"
-                np.save(tmp, array)
-                os.replace(tmp, cache / f"{split}_{part}.npy")  # a crash never leaves a half-written array
-        (cache / "done").write_text(str(root))
-    return sets[0], sets[1], classes
 
 
 def download_cifar(name: str, root: str | os.PathLike[str]) -> Path:

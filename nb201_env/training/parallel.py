@@ -19,21 +19,23 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import replace
 from typing import Any
 
-from nb201_env.training.evaluator import Job, job_batches
+from nb201_env.training.jobs import Job, ResultCallback, job_batches
 from nb201_env.training.recipe import Recipe
 from nb201_env.training.runtime import Runtime
 from nb201_env.training.splits import Splits
 
 log = logging.getLogger(__name__)
-ResultCallback = Callable[[Job, dict[str, Any]], None]
 
 _worker: dict[str, Any] = {}  # the data, recipe and runtime of this worker process
 
 
-def _init_worker(splits: Splits, recipe: Recipe, runtime: Runtime, devices: Any) -> None:
+def _init_worker(splits: Splits, recipe: Recipe, runtime: Runtime, devices: Any, log_level: int | None = None) -> None:
     from nb201_env.parent_watch import exit_with_parent
 
     exit_with_parent()  # a parent killed by SIGKILL must not leave trained-data-holding workers behind
+    if log_level is not None:  # a spawned process starts without the parent's logging: its epoch lines go to stderr
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+        logging.getLogger("nb201_env").setLevel(log_level)
     device = devices.get() if devices is not None else runtime.device  # one GPU per worker
     _worker.update(splits=splits, recipe=recipe, runtime=replace(runtime, device=device))
 
@@ -61,18 +63,19 @@ class Gatherer:
         try:
             result = self.results[job] = fetch()
         except Exception as error:  # keep going: the finished runs are still worth caching
-            self.failures.append(f"arch {job[0]} seed {job[1]}: {error!r}")
+            self.failures.append(f"arch {job.representative} seed {job.seed}: {error!r}")
             return
         if self.on_result is not None:
             self.on_result(job, result)
-        log.info("finished arch %d seed %d (%d/%d %s)", job[0], job[1], len(self.results), self.total, self.what)
+        log.info("finished arch %d seed %d (%d/%d %s)", job.representative, job.seed, len(self.results), self.total,
+                 self.what)  # fmt: skip
 
     def add_batch(self, batch: list[Job], fetch: Callable[[], list[dict[str, Any]]]) -> None:
         """Fetch the results of a batch trained together and add each (if the batch raised, each of its jobs failed)."""
         try:
             results = fetch()
         except Exception as error:
-            self.failures.extend(f"arch {job[0]} seed {job[1]}: {error!r}" for job in batch)
+            self.failures.extend(f"arch {job.representative} seed {job.seed}: {error!r}" for job in batch)
             return
         for job, result in zip(batch, results):
             self.add(job, lambda result=result: result)
@@ -104,7 +107,8 @@ class ProcessPoolBackend:
 
     Args:
         workers: number of processes (default: one per visible GPU when training on CUDA, else one per core).
-        threads_per_worker: torch threads in each worker (default: cores // workers, at least 1).
+        threads_per_worker: torch threads in each worker (default: the runtime's, one unless set: several
+            workers with several threads each would oversubscribe the cores).
         devices: device of each worker, e.g. ``["cuda:0", "cuda:1"]`` (default: the runtime's device for all).
     """
 
@@ -129,22 +133,27 @@ class ProcessPoolBackend:
         self.close()
         workers = self.workers or _default_workers(runtime)
         devices = self.devices or _default_devices(runtime, workers)
-        threads = self.threads_per_worker or max(1, (os.cpu_count() or 1) // workers)
         context = multiprocessing.get_context("spawn")
         queue = None
         if devices:
             queue = context.Manager().Queue()
             for device in devices:
                 queue.put(device)
-        log.info("starting %d training workers with %d thread(s) each", workers, threads)
+        log.info("starting %d training workers with %d thread(s) each", workers, runtime.torch_threads)
         self._pool = ProcessPoolExecutor(
             workers,
             mp_context=context,
             initializer=_init_worker,
-            initargs=(splits, recipe, replace(runtime, threads=threads), queue),
+            initargs=(splits, recipe, runtime, queue, logging.getLogger("nb201_env").getEffectiveLevel()),
         )
         self._bound = bound
         return self._pool
+
+    def runtime_for(self, runtime: Runtime) -> Runtime:
+        """Return the runtime the workers train with: ``threads_per_worker`` threads (one unless set)."""
+        if self.threads_per_worker is not None:
+            return replace(runtime, threads=self.threads_per_worker)
+        return runtime
 
     def run(
         self,
@@ -155,7 +164,7 @@ class ProcessPoolBackend:
         on_result: ResultCallback | None = None,
     ) -> list[dict[str, Any]]:
         """Train every job in the pool, calling ``on_result`` as each finishes; return results in job order."""
-        pool = self._start(splits, recipe, runtime)
+        pool = self._start(splits, recipe, self.runtime_for(runtime))
         futures = {pool.submit(_train_batch, b): b for b in job_batches(jobs, runtime.archs_per_step)}
         results = collect(futures, on_result)
         return [results[job] for job in jobs]
@@ -165,6 +174,9 @@ class ProcessPoolBackend:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_pool": None, "_bound": None}  # a copy starts its own workers when used
 
     def __enter__(self) -> ProcessPoolBackend:
         return self

@@ -10,11 +10,10 @@ torch installed; they do not need the dataset or the cache file.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from nb201_env.training.evaluator import Job, job_batches
+from nb201_env.training.jobs import Job, ResultCallback, job_batches
 from nb201_env.training.parallel import Gatherer
 from nb201_env.training.recipe import Recipe
 from nb201_env.training.runtime import Runtime
@@ -72,21 +71,24 @@ class RayBackend:
         if not self.ray.is_initialized():
             self.ray.init(address=self.address, **self.init_kwargs)
 
+    def runtime_for(self, runtime: Runtime) -> Runtime:
+        """Return the runtime the tasks train with: ``num_cpus`` threads, on a GPU when ``num_gpus`` > 0."""
+        return replace(runtime, threads=self.num_cpus, device="cuda" if self.num_gpus > 0 else "cpu")
+
     def run(
         self,
         jobs: list[Job],
         splits: Splits,
         recipe: Recipe,
         runtime: Runtime,
-        on_result: Callable[[Job, dict[str, Any]], None] | None = None,
+        on_result: ResultCallback | None = None,
     ) -> list[dict[str, Any]]:
         """Train every job as a Ray task, calling ``on_result`` as each finishes; return results in job order."""
         ray = self.ray
         self._ensure_ray()
         if self._data is None or self._data[0] != id(splits):
             self._data = (id(splits), ray.put(splits))  # one copy in the object store for all tasks
-        device = "cuda" if self.num_gpus > 0 else "cpu"
-        task_runtime = replace(runtime, threads=self.num_cpus, device=device)
+        task_runtime = self.runtime_for(runtime)
         task = ray.remote(num_cpus=self.num_cpus, num_gpus=self.num_gpus)(_train_task)
         batches = job_batches(jobs, runtime.archs_per_step)
         refs = {task.remote(self._data[1], recipe, task_runtime, batch): batch for batch in batches}

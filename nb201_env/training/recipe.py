@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -121,6 +122,32 @@ class Recipe:
             crop_padding=0,  # the notes' loop used flips only
         )
         return cls(**{**base, **overrides})
+
+    @classmethod
+    def named(cls, name: str) -> Recipe:
+        """Return a recipe by name: ``"nb201-12"``, ``"nb201-200"`` (the official schedules), ``"proxy"``
+        (:meth:`proxy`) or ``"proxy-table"`` (the bundled ``nb201-proxy-cifar10`` table's: 8 px, C=16, 3 epochs)."""
+        makers = {
+            "nb201-12": lambda: cls.nb201(12),
+            "nb201-200": lambda: cls.nb201(200),
+            "proxy": cls.proxy,
+            "proxy-table": lambda: cls.proxy(epochs=3, channels=16, resolution=8, valid_subset=3000, test_subset=2000),
+        }
+        if name not in makers:
+            raise ValueError(f"unknown recipe {name!r}; valid names are {', '.join(repr(n) for n in makers)}")
+        return makers[name]()
+
+    @classmethod
+    def coerce(cls, value: Recipe | str | Mapping[str, Any]) -> Recipe:
+        """Return a recipe given as itself, by name (:meth:`named`) or as a dict (:meth:`to_dict`'s, as a
+        Gymnasium spec's JSON round trip gives back)."""
+        if isinstance(value, Recipe):
+            return value
+        if isinstance(value, str):
+            return cls.named(value)
+        if isinstance(value, Mapping):
+            return cls.from_dict(dict(value))
+        raise TypeError(f"recipe must be a Recipe, a recipe name or a dict of its fields, got {type(value).__name__}")
 
     def replace(self, **changes: Any) -> Recipe:
         """Return a copy with some fields changed (validated again)."""

@@ -3,13 +3,17 @@
 ``cifar10-valid`` trains on 25k of the CIFAR-10 training images and validates (``x-valid``) on the other 25k;
 ``cifar10`` trains on all 50k. For CIFAR-100 and ImageNet16-120, ``x-valid`` and ``x-test`` are two halves of
 the test set. NB201 fixes these halves with its split files (``cifar-split.txt``,
-``cifar100-test-split.txt``, ``imagenet-16-120-test-split.txt``); they are read when found, and otherwise
-a deterministic class-stratified seeded split of the same sizes is used instead (logged, and recorded in
-:attr:`Splits.split_source`): a deviation from the official pixels-to-split assignment, not from the sizes.
+``cifar100-test-split.txt``, ``imagenet-16-120-test-split.txt``), whose indices count images in the official
+order: they are used with the official files (torchvision's python layout, ImageNet16's pickles) when found
+in ``split_dir`` (default: ``root``). Otherwise, and always for an image folder (its order is another), a
+deterministic class-stratified seeded split of the same sizes is used (logged, and recorded in
+:attr:`Splits.split_source` and :attr:`Splits.split_id`): a deviation from the official pixels-to-split
+assignment, not from the sizes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -19,16 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from nb201_env.names import DATASETS, NUM_CLASSES, RESOLUTION, check_choice
-from nb201_env.training.data import (
-    DatasetError,
-    ImageSet,
-    download_cifar,
-    find_cifar_python,
-    load_cifar_python,
-    load_image_folder,
-    load_imagenet16,
-)
+from nb201_env.training.data import DatasetError, ImageSet
+from nb201_env.training.datacache import DecodedCache
+from nb201_env.training.dataset import load_image_set, locate
 from nb201_env.training.recipe import Recipe
+from nb201_env.training.sources import DataSource
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +61,10 @@ class Splits:
     test_split: str
     prepared_for: tuple[int | None, ...] | None = None
     """The :meth:`Recipe.data_key` these splits were prepared for (``None``: raw, not prepared)."""
+    data_id: str = ""
+    """The content id of the decoded image set (:func:`~nb201_env.training.datacache.content_id`)."""
+    split_id: str = ""
+    """Which split: ``official:<hash of the split file>``, ``seeded:<seed>`` or ``none`` (``cifar10``)."""
 
 
 def read_split_file(path: str | os.PathLike[str], keys: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
@@ -91,48 +94,37 @@ def seeded_halves(labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray
     return np.sort(np.concatenate(first)), np.sort(np.concatenate(second))
 
 
-def _halves(dataset: str, labels: np.ndarray, split_dir: Path | None, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
+def _official_split(dataset: str, source: DataSource, root: Path, split_dir: Path | None) -> Path | None:
+    """Return the official split file to use, or None (seeded split); refuse one that cannot apply."""
+    name = SPLIT_FILES[dataset][0]
+    # default: beside the official files, in root or in the folder holding them
+    folders = [split_dir] if split_dir is not None else [root, source.path] if source.official_order else []
+    path = next((f / name for f in folders if (f / name).is_file()), None)
+    if path is None:
+        if split_dir is not None:
+            log.warning("no %s in %s: %s uses a seeded class-stratified split", name, split_dir, dataset)
+        return None
+    if not source.official_order:  # the split file's indices would pick other images
+        raise DatasetError(
+            f"{path} indexes the official image order of {dataset}, but {source.describe()} is in another order "
+            f"(sorted class folders and file names): use the official python files with it, or leave split_dir "
+            f"unset for a seeded split"
+        )
+    return path
+
+
+def _halves(dataset: str, labels: np.ndarray, path: Path | None, seed: int) -> tuple[np.ndarray, np.ndarray, str, str]:
+    """Return the two halves, how they were made, and their identity (file hash or seed)."""
     name, key_a, key_b = SPLIT_FILES[dataset]
-    path = split_dir / name if split_dir is not None else None
-    if path is not None and path.is_file():
+    if path is not None:
         a, b = read_split_file(path, (key_a, key_b))
         if max(a.max(initial=-1), b.max(initial=-1)) >= len(labels) or min(a.min(initial=0), b.min(initial=0)) < 0:
             raise DatasetError(f"{path} indexes {len(labels)} images out of range; is it the file for {dataset}?")
-        return a, b, f"official split file {path}"
-    log.info("no %s found for %s: using a seeded class-stratified split (seed %d)", name, dataset, seed)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        return a, b, f"official split file {path}", f"official:{digest}"
+    log.info("no official %s for %s: using a seeded class-stratified split (seed %d)", name, dataset, seed)
     a, b = seeded_halves(labels, seed)
-    return a, b, f"seeded class-stratified halves (seed {seed}); official {name} not found"
-
-
-def _load_raw(base: str, root: Path, cache_dir: Path | None, download: bool) -> tuple[ImageSet, ImageSet, str]:
-    """Return (train, test, format) of ``cifar10``/``cifar100``/``ImageNet16-120`` from whatever layout is there."""
-    is_folder = (root / "train").is_dir() and (root / "test").is_dir()
-    if download and base != "ImageNet16-120" and not is_folder and find_cifar_python(base, root) is None:
-        download_cifar(base, root)
-    if base == "ImageNet16-120":
-        if (root / "train").is_dir() and (root / "test").is_dir():
-            train, test, classes = load_image_folder(root, cache_dir)
-            fmt = "image folder"
-        else:
-            return *load_imagenet16(root, 120), "ImageNet16 pickles"
-    elif find_cifar_python(base, root) is not None:
-        return *load_cifar_python(base, root), "python pickles"
-    elif (root / "train").is_dir() and (root / "test").is_dir():
-        train, test, classes = load_image_folder(root, cache_dir)
-        fmt = "image folder"
-    else:
-        expected = (
-            "train_data_batch_1..10 and val_data"
-            if base == "ImageNet16-120"
-            else f"the python layout ({root}/{'cifar-10-batches-py' if base == 'cifar10' else 'cifar-100-python'}/...)"
-        )
-        raise DatasetError(
-            f"no {base} data under {root}: expected {expected} or an image folder {root}/train/<class>/*.jpg|png "
-            f"and {root}/test/<class>/*.jpg|png"
-        )
-    if len(classes) != NUM_CLASSES[base]:
-        raise DatasetError(f"{root} has {len(classes)} class folders but {base} has {NUM_CLASSES[base]} classes")
-    return train, test, fmt
+    return a, b, f"seeded class-stratified halves (seed {seed}); official {name} not used", f"seeded:{seed}"
 
 
 def load_splits(
@@ -142,34 +134,45 @@ def load_splits(
     split_seed: int = 0,
     cache_dir: str | os.PathLike[str] | None = None,
     download: bool = False,
+    *,
+    data_cache: bool = True,
+    progress: bool = False,
 ) -> Splits:
     """Load one NB201 dataset (``cifar10-valid``, ``cifar10``, ``cifar100``, ``ImageNet16-120``) with its splits.
 
     Args:
         dataset: the official dataset name.
-        root: folder holding the data in one of the layouts of :mod:`nb201_env.training.data`.
-        split_dir: folder with the official split files (default: ``root``); a seeded split is used without them.
+        root: what :mod:`~nb201_env.training.sources` reads: an image folder, its ``.tar.gz``, torchvision's
+            CIFAR python layout, or ImageNet16's official files.
+        split_dir: folder with the official split files (default: ``root`` for the official layouts); they apply
+            only to the official image order, so an image folder always gets the seeded split.
         split_seed: seed of the replacement split.
-        cache_dir: where decoded image folders are cached as ``.npy`` (``None``: decode every time).
+        cache_dir: the decoded-image cache folder (default ``$XDG_CACHE_HOME/nb201_env/datasets``).
         download: fetch the official CIFAR python tarball into ``root`` when no CIFAR data is there.
+        data_cache: keep decoded images in ``cache_dir`` and load them from there (``False``: decode every time).
+        progress: show a progress bar while decoding.
     """
     check_choice("dataset", dataset, DATASETS)
-    root = Path(root)
-    if not root.is_dir() and not download:
-        raise DatasetError(f"dataset folder {root} does not exist (dataset {dataset!r})")
     base = "cifar10" if dataset == "cifar10-valid" else dataset
-    train, test, fmt = _load_raw(base, root, Path(cache_dir) if cache_dir is not None else None, download)
-    folder = Path(split_dir) if split_dir is not None else root
+    source = locate(base, root, download)
+    raw = load_image_set(source, DecodedCache(cache_dir) if data_cache else None, progress)
+    train, test = raw.train, raw.test
     mean, std = (tuple(v / 255 for v in values) for values in MEAN_STD[base])
+    fmt = source.describe()
     if dataset == "cifar10":
-        valid, source, test_split = None, f"{fmt}; all training images", "ori-test"
-    elif dataset == "cifar10-valid":
-        a, b, source = _halves(dataset, train.labels, folder, split_seed)
-        train, valid, test_split = train.take(a), train.take(b), "ori-test"
+        valid, how, split_id, test_split = None, "all training images", "none", "ori-test"
     else:
-        a, b, source = _halves(dataset, test.labels, folder, split_seed)
-        valid, test, test_split = test.take(a), test.take(b), "x-test"
-    return Splits(dataset, train, valid, test, NUM_CLASSES[base], mean, std, f"{fmt}; {source}", test_split)  # type: ignore[arg-type]
+        path = _official_split(dataset, source, Path(root), Path(split_dir) if split_dir is not None else None)
+        labels = train.labels if dataset == "cifar10-valid" else test.labels
+        a, b, how, split_id = _halves(dataset, labels, path, split_seed)
+        if dataset == "cifar10-valid":
+            train, valid, test_split = train.take(a), train.take(b), "ori-test"
+        else:
+            valid, test, test_split = test.take(a), test.take(b), "x-test"
+    return Splits(
+        dataset, train, valid, test, NUM_CLASSES[base], mean, std, f"{fmt}; {how}", test_split,  # type: ignore[arg-type]
+        data_id=raw.content_id, split_id=split_id,
+    )  # fmt: skip
 
 
 def resize(images: np.ndarray, size: int) -> np.ndarray:

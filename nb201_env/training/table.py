@@ -10,11 +10,12 @@ recipe in the manifest.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
-import platform
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,86 +23,25 @@ import numpy as np
 
 from nb201_env import complexity
 from nb201_env.isomorphism import class_ids, representatives
-from nb201_env.names import NUM_CLASSES, check_choice
+from nb201_env.names import NUM_CLASSES
 from nb201_env.space import NUM_ARCHS
-from nb201_env.store.destination import check_destination
-from nb201_env.store.schema import RecordKey, SeedAxis, Source, StatKey
+from nb201_env.store.destination import absolute, check_destination, foreign_entry
+from nb201_env.store.schema import MANIFEST, RecordKey, SeedAxis, Source, StatKey
 from nb201_env.store.writer import StoreWriter
-from nb201_env.training.recipe import Recipe
-from nb201_env.training.runtime import Runtime, Stacking
-from nb201_env.validate import check_real
+from nb201_env.training.contention import less_contended, ratio_summary, wall_to_cpu
+from nb201_env.training.machine import machine
+from nb201_env.training.table_config import PROXY_RECIPE, TABLE_DATASETS, TableConfig
 
 log = logging.getLogger(__name__)
-
-TABLE_DATASETS = {"cifar10-valid": "ori-test", "cifar100": "x-test", "ImageNet16-120": "x-test"}
-"""Datasets a table can be built for, with the split their test figures are stored under."""
-
-PROXY_RECIPE = Recipe.proxy(epochs=3, channels=16, resolution=8, valid_subset=3000, test_subset=2000)
-"""The recipe of the bundled table: 8x8 images, C=16, one cell per stage, 5,000 training images, 3 epochs
-(measured: about 2.0 s per class with two single-threaded workers on a 2-core CPU, 3.6 h for all 6,466)."""
-
-
-@dataclass(frozen=True)
-class TableConfig:
-    """What to build and where.
-
-    Args:
-        root: the dataset folder (CIFAR python, ImageNet16 or any ``train/<class>/*.jpg`` image folder).
-        out: the store directory to write.
-        cache: the SQLite result cache (resumable; keep it to extend or rebuild the table).
-        dataset: ``cifar10-valid`` (also for your own image folders), ``cifar100`` or ``ImageNet16-120``.
-        recipe: the training recipe (default :data:`PROXY_RECIPE`).
-        seed: the training seed of every run.
-        workers: training processes (one thread each).
-        name: the benchmark name shown in ``info`` and reports.
-        time_scale: factor applied to measured seconds before they are stored (1 = seconds as measured: wall time of a
-            single-threaded worker; ``wall_to_cpu`` in the manifest says how free its core was).
-        limit: train only this many classes (for trials); the others stay missing (NaN).
-        data_cache_dir: where decoded image folders are kept as ``.npy``.
-        data_name: how the metadata names the dataset (default: the folder's name).
-        overwrite: replace an existing store at ``out``.
-        archs_per_step: architectures each worker trains together in one model step (see ``Runtime``).
-        stacking: how those are computed: ``"auto"``, ``"grouped"`` or ``"per-arch"`` (see ``Runtime``).
-        retrain_contended: train again every cached run whose wall time exceeds its CPU time by more than this
-            factor (e.g. 1.1): other jobs shared its core, so its recorded times, which become the simulated
-            costs, are inflated. ``None`` keeps every cached run.
-    """
-
-    root: str | os.PathLike[str]
-    out: str | os.PathLike[str]
-    cache: str | os.PathLike[str]
-    dataset: str = "cifar10-valid"
-    recipe: Recipe = field(default=PROXY_RECIPE)
-    seed: int = 777
-    workers: int = 2
-    name: str = "nb201-proxy"
-    time_scale: float = 1.0
-    limit: int | None = None
-    data_cache_dir: str | os.PathLike[str] | None = None
-    data_name: str | None = None
-    overwrite: bool = False
-    archs_per_step: int = 1
-    stacking: Stacking = "auto"
-    retrain_contended: float | None = None
-
-    def __post_init__(self) -> None:
-        check_choice("table dataset", self.dataset, tuple(TABLE_DATASETS))
-        self.runtime()  # validates archs_per_step and stacking
-        if not isinstance(self.workers, int) or self.workers < 1:
-            raise ValueError(f"workers must be an int >= 1, got {self.workers!r}")
-        check_real("time_scale", self.time_scale, positive=True)
-        if self.limit is not None and not (isinstance(self.limit, int) and self.limit >= 1):
-            raise ValueError(f"limit must be a positive int or None, got {self.limit!r}")
-        if self.retrain_contended is not None:
-            check_real("retrain_contended", self.retrain_contended, positive=True)
-            if self.retrain_contended < 1.0:
-                raise ValueError(
-                    f"retrain_contended must be >= 1 (a wall/CPU time ratio) or None, got {self.retrain_contended!r}"
-                )
-
-    def runtime(self) -> Runtime:
-        """Return the execution choices of every training run of the build (one thread per worker)."""
-        return Runtime(threads=1, eval_epochs="all", archs_per_step=self.archs_per_step, stacking=self.stacking)
+__all__ = [
+    "PROXY_RECIPE",
+    "TABLE_DATASETS",
+    "TableConfig",
+    "build_order",
+    "build_table",
+    "train_classes",
+    "write_table",
+]
 
 
 def build_order(limit: int | None = None) -> np.ndarray:
@@ -109,16 +49,6 @@ def build_order(limit: int | None = None) -> np.ndarray:
     reps = representatives()
     order = reps[np.random.default_rng(201).permutation(len(reps))]
     return order if limit is None else order[:limit]
-
-
-def wall_to_cpu(run: dict[str, Any]) -> float | None:
-    """Return a run's wall time over its CPU time (about 1 on a free core), or None if its CPU time is unknown."""
-    cpu = (run.get("info") or {}).get("cpu_seconds")
-    if not cpu:
-        return None
-    # the same span as the trainer's CPU clock: every epoch's training, validation and test passes
-    wall = sum(run["train_seconds"]) + sum(run["eval_seconds"]) + sum(run.get("test_seconds_curve") or ())
-    return wall / cpu
 
 
 def train_classes(
@@ -137,12 +67,14 @@ def train_classes(
         cache=config.cache,
         runtime=config.runtime(),
         data_cache_dir=config.data_cache_dir,
+        seconds="wall",  # a table stores the wall seconds of a single-threaded worker (see wall_to_cpu)
+        progress=config.progress,
     )
     order = build_order(config.limit).tolist()
     backend = ProcessPoolBackend(workers=config.workers, threads_per_worker=1) if config.workers > 1 else None
     try:
         with TrainingEvaluator(training, backend=backend) as evaluator:
-            rows = {i: evaluator.cache.get(i, training.train_dataset, config.recipe, config.seed) for i in order}
+            rows = {i: evaluator.cached(i, config.seed) for i in order}
             cached = {i for i, row in rows.items() if row is not None}
             contended = set()
             if config.retrain_contended is not None:
@@ -156,12 +88,25 @@ def train_classes(
             log.info("%d of %d classes already in %s; training %d", done, len(order), config.cache, len(todo))
             if progress:
                 progress(done, len(order))
+            kept: list[int] = []
             for start in range(0, len(todo), chunk):
                 batch = todo[start : start + chunk]
-                evaluator.run(batch, [config.seed] * len(batch), test="all", retrain=contended.intersection(batch))
+                evaluator.run(
+                    batch,
+                    [config.seed] * len(batch),
+                    test="all",
+                    retrain=contended.intersection(batch),
+                    prefer=lambda old, new: less_contended(old, new, kept),
+                )
                 done += len(batch)
                 if progress:
                     progress(done, len(order))
+            if kept:
+                log.warning(
+                    "%d of %d retrained classes ran as contended as before (other jobs still share the cores): "
+                    "kept the less contended run of each; rerun on a quieter machine to replace them",
+                    len(kept), len(contended),
+                )  # fmt: skip
             runs = evaluator.run(order, [config.seed] * len(order), test="all")
             return runs, evaluator.splits().num_classes
     finally:
@@ -206,11 +151,12 @@ def write_table(config: TableConfig, runs: list[dict[str, Any]], num_classes: in
         "raw_cost_seconds_median": float(np.median([sum(r["train_seconds"]) + r["eval_seconds"][-1] for r in runs]))
         if runs
         else None,
-        "wall_to_cpu": _ratio_summary(runs),
-        "machine": {"platform": platform.platform(), "processor": _cpu_model(), "python": platform.python_version()},
+        "wall_to_cpu": ratio_summary(runs),
+        "machine": machine(),
         "runtime": (runs[0].get("info") or {}) if runs else {},
         "data": data_name,
         "num_classes": num_classes,
+        "build": build_id(config),
     }
     with StoreWriter(
         config.out, config.name, description, overwrite=config.overwrite, extra=extra, protect=_sources(config)
@@ -252,30 +198,42 @@ def write_table(config: TableConfig, runs: list[dict[str, Any]], num_classes: in
         return writer.commit()
 
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _ratio_summary(runs: list[dict[str, Any]]) -> dict[str, float] | None:
-    """Return the median and largest wall/CPU time ratio of the runs (how free their cores were)."""
-    ratios = [r for r in map(wall_to_cpu, runs) if r is not None]
-    return {"median": float(np.median(ratios)), "max": float(np.max(ratios))} if ratios else None
-
-
 def _sources(config: TableConfig) -> list[str | os.PathLike[str]]:
     """Return what the table is built from: the store must neither be nor contain any of it."""
     return [p for p in (config.root, config.cache, config.data_cache_dir) if p is not None]
 
 
+def build_id(config: TableConfig) -> dict[str, Any]:
+    """Return what identifies a build's output: its cache (a hash of its path), dataset, recipe and seed."""
+    return {
+        "cache": hashlib.sha256(str(absolute(config.cache).resolve()).encode()).hexdigest()[:16],
+        "dataset": config.dataset,
+        "recipe_hash": config.recipe.stable_hash(),
+        "seed": config.seed,
+    }
+
+
+def written_by_this_build(config: TableConfig) -> bool:
+    """Return whether ``config.out`` holds a table that this same build (cache, dataset, recipe, seed) wrote before."""
+    out = absolute(config.out)
+    if foreign_entry(out) is not None:
+        return False
+    try:
+        extra = json.loads((out / MANIFEST).read_text()).get("extra", {})
+    except (OSError, ValueError):
+        return False
+    return isinstance(extra, dict) and extra.get("kind") == "proxy-table" and extra.get("build") == build_id(config)
+
+
 def build_table(config: TableConfig, progress: Callable[[int, int], None] | None = None) -> Path:
-    """Check where the table goes, train what the cache lacks, then write the table; return the store path."""
+    """Check where the table goes, train what the cache lacks, then write the table; return the store path.
+
+    Rerunning the same build resumes it: the cache is the checkpoint, and a table the same build wrote before
+    (same cache, dataset, recipe and seed) is replaced without ``overwrite``.
+    """
+    if not config.overwrite and written_by_this_build(config):
+        log.info("%s was written by this build before: it is replaced by the resumed build", config.out)
+        config = replace(config, overwrite=True)
     check_destination(config.out, overwrite=config.overwrite, protect=_sources(config))  # before hours of training
     runs, num_classes = train_classes(config, progress)
     return write_table(config, runs, num_classes)

@@ -1,7 +1,9 @@
 """Train one NB201 network fast: the whole dataset as tensors, batched augmentation, no per-sample work.
 
-Each epoch shuffles once, augments and normalizes chunks of the uint8 training tensor with a few batched
-ops (:mod:`nb201_env.training.augment`), then slices batches out of the result as views. The optimizer is
+Each epoch shuffles once, augments chunks of the uint8 training tensor with a few batched ops
+(:mod:`nb201_env.training.augment`), then slices batches out of them and normalizes each (one fused op, on
+data still in cache). The random numbers are drawn on the CPU, so a seed gives one data stream on every
+device. Both clocks are read around every epoch's passes (:mod:`~nb201_env.training.timing`). The optimizer is
 the official SGD (fused kernel where the build has one), the learning rate follows the official per-epoch
 cosine, and statistics stay on the device until the epoch ends. Evaluation runs under ``inference_mode``
 in big batches. :class:`~nb201_env.training.runtime.Runtime` holds the execution choices.
@@ -12,9 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import time
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -22,53 +22,17 @@ import numpy as np
 from nb201_env import complexity
 from nb201_env.training._torch import torch
 from nb201_env.training.augment import Normalizer, augment
+from nb201_env.training.machine import cpu_model
 from nb201_env.training.network import NB201Network, count_parameters
 from nb201_env.training.recipe import Recipe
+from nb201_env.training.result import EpochCallback, EpochReport, TrainResult, report_epoch
 from nb201_env.training.runtime import Runtime
 from nb201_env.training.splits import Splits
+from nb201_env.training.timing import Stopwatch, cpu_clock
 
 log = logging.getLogger(__name__)
 F = torch.nn.functional
 CHUNK_IMAGES = 8192  # augment this many images at once: big enough to amortize op overhead, small in memory
-
-
-@dataclass
-class TrainResult:
-    """Everything measured while training one architecture (curves are per epoch, NaN where not scored)."""
-
-    index: int
-    dataset: str
-    seed: int
-    recipe_hash: str
-    train_loss: list[float]
-    train_accuracy: list[float]
-    valid_loss: list[float]
-    valid_accuracy: list[float]
-    train_seconds: list[float]
-    eval_seconds: list[float]
-    params: int
-    flops: int
-    test_accuracy: float | None = None
-    test_loss: float | None = None
-    test_seconds: float | None = None
-    test_accuracy_curve: list[float] | None = None
-    test_loss_curve: list[float] | None = None
-    test_seconds_curve: list[float] | None = None
-    info: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def accuracy(self) -> float:
-        """Validation accuracy (%) after the last epoch: the search signal."""
-        return self.valid_accuracy[-1]
-
-    @property
-    def cost(self) -> float:
-        """Measured seconds of training plus the final validation pass (what a search pays)."""
-        return float(sum(self.train_seconds) + self.eval_seconds[-1])
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serializable dict."""
-        return asdict(self)
 
 
 @contextlib.contextmanager
@@ -80,8 +44,7 @@ def run_context(seed: int, runtime: Runtime, device: torch.device) -> Iterator[N
     benchmark = torch.backends.cudnn.benchmark
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
-        if runtime.threads is not None:
-            torch.set_num_threads(runtime.threads)
+        torch.set_num_threads(runtime.torch_threads)
         if runtime.deterministic:
             torch.use_deterministic_algorithms(True)
         elif device.type == "cuda":
@@ -130,14 +93,12 @@ def make_optimizer(model: torch.nn.Module, recipe: Recipe, device: torch.device)
         return torch.optim.SGD(model.parameters(), lr=recipe.lr, foreach=device.type == "cuda", **kwargs)
 
 
-def run_info(
-    device: torch.device, autocast: torch.dtype | None, threads: int, runtime: Runtime, splits: Splits
-) -> dict[str, Any]:
+def run_info(device: torch.device, autocast: torch.dtype | None, runtime: Runtime, splits: Splits) -> dict[str, Any]:
     """Return the execution facts recorded with a run (``cpu_seconds`` is added by the caller)."""
     return {
         "device": str(device),
         "precision": str(autocast).replace("torch.", "") if autocast else "float32",
-        "threads": threads,
+        "threads": runtime.torch_threads,
         "torch": torch.__version__,
         "channels_last": runtime.channels_last,
         "deterministic": runtime.deterministic,
@@ -146,7 +107,19 @@ def run_info(
         "valid_images": len(splits.valid) if splits.valid is not None else 0,
         "resolution": splits.train.images.shape[-1],
         "split_source": splits.split_source,
+        "data_id": splits.data_id,
+        "split_id": splits.split_id,
+        "eval_epochs": runtime.eval_epochs,
+        "processor": cpu_model() if device.type == "cpu" else torch.cuda.get_device_name(device),
+        "cpu_clock": "thread" if runtime.torch_threads == 1 else "process",
     }
+
+
+def device_sync(device: torch.device) -> Callable[[], None]:
+    """Return a function that waits for the device's queued work (a timer read after it measures it all)."""
+    if device.type == "cuda":
+        return lambda: torch.cuda.synchronize(device)
+    return lambda: None
 
 
 def check_run(splits: Splits, recipe: Recipe, test: bool | str) -> None:
@@ -162,6 +135,43 @@ def check_run(splits: Splits, recipe: Recipe, test: bool | str) -> None:
         )
 
 
+def _train_epoch(
+    step_model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    data: tuple[torch.Tensor, torch.Tensor],
+    recipe: Recipe,
+    normalize: Normalizer,
+    generator: torch.Generator,
+    autocast: torch.dtype | None,
+) -> tuple[float, float]:
+    """Train one epoch over shuffled, augmented chunks; return (mean loss, accuracy %)."""
+    train_x, train_y = data
+    device = train_x.device
+    n, bs = len(train_x), recipe.batch_size
+    chunk = max(bs, CHUNK_IMAGES // bs * bs)  # whole batches per chunk, so batches never straddle chunks
+    padding = recipe.padding_for(train_x.shape[-1])
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    order = torch.randperm(n, generator=generator).to(device)  # drawn on the CPU: one data order on every device
+    for c0 in range(0, n, chunk):
+        rows = order[c0 : c0 + chunk]
+        xs = augment(train_x[rows], padding, recipe.flip, generator)  # uint8: a quarter of the float chunk
+        ys = train_y[rows]
+        for b0 in range(0, len(rows), bs):
+            x, y = normalize(xs[b0 : b0 + bs]), ys[b0 : b0 + bs]  # elementwise: the same values, still in cache
+            with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
+                logits = step_model(x)
+                loss = F.cross_entropy(logits.float(), y)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            loss_sum += loss.detach() * len(y)
+            correct += (logits.detach().argmax(1) == y).sum()
+    return loss_sum.item() / n, 100.0 * correct.item() / n  # .item() waits for the device
+
+
 def train(
     index: int,
     splits: Splits,
@@ -169,12 +179,14 @@ def train(
     seed: int,
     runtime: Runtime | None = None,
     test: bool | str = False,
+    on_epoch: EpochCallback | None = None,
 ) -> TrainResult:
     """Train architecture ``index`` on prepared splits (see :func:`~nb201_env.training.splits.prepare`).
 
     The validation split (``x-valid``) is scored after every epoch (or the last one, per ``runtime``); the
     test split only when ``test`` is true, after the last epoch, or after every epoch with ``test="all"``
-    (learning curves for tables; never used as a search signal).
+    (learning curves for tables; never used as a search signal), in the same run. ``on_epoch`` is called
+    after each epoch (progress bars); one INFO log line per epoch is written either way.
     """
     check_run(splits, recipe, test)
     runtime = runtime or Runtime()
@@ -189,74 +201,46 @@ def train(
         step_model = torch.compile(model) if runtime.compile else model
         optimizer = make_optimizer(model, recipe, device)
         scaler = torch.amp.GradScaler(device.type, enabled=autocast == torch.float16)
-        generator = torch.Generator(device=device).manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed)  # on the CPU, whatever the device: the same data stream
         normalize = Normalizer(splits.mean, splits.std, device, runtime.channels_last)
-        train_x, train_y = to_device(splits.train.images, device), to_device(splits.train.labels, device)
+        train_data = to_device(splits.train.images, device), to_device(splits.train.labels, device)
         valid_x, valid_y = to_device(splits.valid.images, device), to_device(splits.valid.labels, device)
-        padding = recipe.padding_for(resolution)
-        n, bs = len(train_x), recipe.batch_size
-        chunk = max(bs, CHUNK_IMAGES // bs * bs)  # whole batches per chunk, so batches never straddle chunks
-        curves: dict[str, list[float]] = {k: [] for k in ("tl", "ta", "vl", "va", "ts", "es")}
-        test_curves: dict[str, list[float]] = {"acc": [], "loss": [], "s": []}
-        if test == "all":
+        if test:
             test_x, test_y = to_device(splits.test.images, device), to_device(splits.test.labels, device)
-        cpu_start = time.process_time()
+        watch = Stopwatch(cpu_clock(runtime.torch_threads), device_sync(device))
+        curves: dict[str, list[float]] = {k: [] for k in ("tl", "ta", "vl", "va", "ts", "tc", "es", "ec")}
+        tests: dict[str, list[float]] = {k: [] for k in ("acc", "loss", "s", "c")}
         for epoch in range(recipe.epochs):
             for group in optimizer.param_groups:
                 group["lr"] = recipe.lr_at(epoch)
             model.train()
-            start = time.perf_counter()
-            loss_sum = torch.zeros((), device=device)
-            correct = torch.zeros((), dtype=torch.int64, device=device)
-            order = torch.randperm(n, generator=generator, device=device)
-            for c0 in range(0, n, chunk):
-                rows = order[c0 : c0 + chunk]
-                xs = normalize(augment(train_x[rows], padding, recipe.flip, generator))
-                ys = train_y[rows]
-                for b0 in range(0, len(rows), bs):
-                    x, y = xs[b0 : b0 + bs], ys[b0 : b0 + bs]
-                    with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
-                        logits = step_model(x)
-                        loss = F.cross_entropy(logits.float(), y)
-                    optimizer.zero_grad(set_to_none=True)
-                    scaler.scale(loss).backward()
-                    scaler.step(optimizer)
-                    scaler.update()
-                    loss_sum += loss.detach() * len(y)
-                    correct += (logits.detach().argmax(1) == y).sum()
-            train_loss, train_acc = loss_sum.item() / n, 100.0 * correct.item() / n
-            train_seconds = time.perf_counter() - start  # .item() above waited for the device
-            if not math.isfinite(train_loss):
-                log.warning("arch %d seed %d: training loss is %s at epoch %d", index, seed, train_loss, epoch)
-            start = time.perf_counter()
+            start = watch.start()
+            train_loss, train_acc = _train_epoch(
+                step_model, optimizer, scaler, train_data, recipe, normalize, generator, autocast
+            )
+            trained = watch.since(start)
+            start = watch.start()
+            valid_acc = valid_loss = math.nan
             if runtime.eval_epochs == "all" or epoch == recipe.epochs - 1:
-                valid_acc, valid_loss = evaluate(
-                    step_model, valid_x, valid_y, normalize, runtime.eval_batch_size, autocast
-                )
-            else:
-                valid_acc = valid_loss = math.nan
-            for key, value in zip(
-                curves, (train_loss, train_acc, valid_loss, valid_acc, train_seconds, time.perf_counter() - start)
-            ):
+                batch = runtime.eval_batch_size
+                valid_acc, valid_loss = evaluate(step_model, valid_x, valid_y, normalize, batch, autocast)
+            scored = watch.since(start)
+            values = (train_loss, train_acc, valid_loss, valid_acc, trained.wall, trained.cpu, scored.wall, scored.cpu)
+            for key, value in zip(curves, values):
                 curves[key].append(value)
-            if test == "all":
-                start = time.perf_counter()
+            if test == "all" or (test and epoch == recipe.epochs - 1):
+                start = watch.start()
                 acc, loss = evaluate(step_model, test_x, test_y, normalize, runtime.eval_batch_size, autocast)
-                for key, value in zip(test_curves, (acc, loss, time.perf_counter() - start)):
-                    test_curves[key].append(value)
-        cpu_seconds = time.process_time() - cpu_start  # CPU time of this process (all its threads)
-        test_acc = test_loss = test_seconds = None
-        if test == "all":
-            test_acc, test_loss, test_seconds = (test_curves[k][-1] for k in ("acc", "loss", "s"))
-        elif test:
-            start = time.perf_counter()
-            test_x, test_y = to_device(splits.test.images, device), to_device(splits.test.labels, device)
-            test_acc, test_loss = evaluate(step_model, test_x, test_y, normalize, runtime.eval_batch_size, autocast)
-            test_seconds = time.perf_counter() - start
-        threads = torch.get_num_threads()
+                lap = watch.since(start)
+                for key, value in zip(tests, (acc, loss, lap.wall, lap.cpu)):
+                    tests[key].append(value)
+            report = EpochReport(index, seed, epoch, recipe.epochs, train_loss, train_acc, valid_acc,
+                                 trained.wall + scored.wall, trained.cpu + scored.cpu)  # fmt: skip
+            report_epoch(report, on_epoch)
     flops = int(complexity.flop_count(index, splits.num_classes, resolution, recipe.channels, recipe.cells_per_stage))
-    info = run_info(device, autocast, threads, runtime, splits)
-    info["cpu_seconds"] = cpu_seconds
+    info = run_info(device, autocast, runtime, splits)
+    info["cpu_seconds"] = sum(curves["tc"]) + sum(curves["ec"]) + sum(tests["c"])
+    every = test == "all"
     return TrainResult(
         index=index,
         dataset=splits.dataset,
@@ -270,11 +254,15 @@ def train(
         eval_seconds=curves["es"],
         params=params,
         flops=flops,
-        test_accuracy=test_acc,
-        test_loss=test_loss,
-        test_seconds=test_seconds,
-        test_accuracy_curve=test_curves["acc"] if test == "all" else None,
-        test_loss_curve=test_curves["loss"] if test == "all" else None,
-        test_seconds_curve=test_curves["s"] if test == "all" else None,
+        test_accuracy=tests["acc"][-1] if test else None,
+        test_loss=tests["loss"][-1] if test else None,
+        test_seconds=tests["s"][-1] if test else None,
+        test_accuracy_curve=tests["acc"] if every else None,
+        test_loss_curve=tests["loss"] if every else None,
+        test_seconds_curve=tests["s"] if every else None,
         info=info,
+        train_cpu_seconds=curves["tc"],
+        eval_cpu_seconds=curves["ec"],
+        test_cpu_seconds=tests["c"][-1] if test else None,
+        test_cpu_seconds_curve=tests["c"] if every else None,
     )

@@ -12,6 +12,18 @@ REPO = Path(__file__).resolve().parents[2]
 PER_CLASS = {"train": 60, "test": 20}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_home(tmp_path_factory: pytest.TempPathFactory):
+    """Keep the decoded-image cache (``$XDG_CACHE_HOME/nb201_env/datasets``) out of the user's home."""
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield Path(os.environ["XDG_CACHE_HOME"])
+    if before is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
+
+
 def shared_dataset() -> Path:
     """Return the shared CIFAR-10 JPEG tarball under ``$NB201_SHARED`` or ``../shared``."""
     root = Path(os.environ.get("NB201_SHARED", REPO.parent / "shared"))
@@ -44,6 +56,15 @@ def cifar_jpg(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def cifar_tgz(cifar_jpg: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same subset as a ``.tar.gz`` of the folder (members ``./train/<class>/...``, like the shared copy)."""
+    path = tmp_path_factory.mktemp("cifar10-tgz") / "cifar10-jpg.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        tar.add(cifar_jpg, arcname=".")
+    return path
+
+
+@pytest.fixture(scope="session")
 def tiny_recipe():
     """A recipe that trains in well under a second: 16 px, C=4, N=1, 2 epochs."""
     from nb201_env.training.recipe import Recipe
@@ -57,3 +78,10 @@ def tiny_splits(cifar_jpg: Path, tiny_recipe):
     from nb201_env.training.splits import load_splits, prepare
 
     return prepare(load_splits("cifar10-valid", cifar_jpg), tiny_recipe)
+
+
+def only_key(cache):
+    """Return the one key a cache holds runs under (tests that build a cache through a table or a pool)."""
+    keys = cache.run_keys()
+    assert len(keys) == 1, f"expected runs under one key, found {keys}"
+    return keys[0][0]

@@ -7,11 +7,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from conftest import only_key
+
 torch = pytest.importorskip("torch", reason="needs the [train] extra (pip install nb201-env[train])")
 
 from nb201_env.space import Arch  # noqa: E402
 from nb201_env.training.batched_network import GroupedNetwork, PerArchNetworks  # noqa: E402
 from nb201_env.training.batched_trainer import train_jobs, train_many  # noqa: E402
+from nb201_env.training.jobs import Job  # noqa: E402
 from nb201_env.training.network import NB201Network  # noqa: E402
 from nb201_env.training.runtime import Runtime  # noqa: E402
 from nb201_env.training.trainer import train  # noqa: E402
@@ -121,7 +124,7 @@ def test_bad_batches_are_refused_with_the_reason(tiny_splits, tiny_recipe):
     with pytest.raises(ValueError, match="test must be False, True or 'all', got 'some'"):
         train_many([1], tiny_splits, tiny_recipe, [0], ALONE, test="some")
     with pytest.raises(ValueError, match=r"must share one test flag, got \['False', 'all'\]"):
-        train_jobs([(1, 0, False), (2, 0, "all")], tiny_splits, tiny_recipe, ALONE)
+        train_jobs([Job(1, 0, False), Job(2, 0, "all")], tiny_splits, tiny_recipe, ALONE)
     with pytest.raises(ValueError, match=r"need one stream per network, got 1 networks and streams \[0, 1\]"):
         PerArchNetworks(_nets([1], torch.float32)[:1], [0, 1])
     with pytest.raises(ValueError, match=r"streams must number 0..S-1 with none unused, got \[0, 2\]"):
@@ -153,9 +156,9 @@ def test_evaluator_trains_batches_and_stores_each_architecture_in_its_own_transa
             raise RuntimeError("worker lost")  # the second batch fails: the first one is already stored
         return real_many(indices, *args, **kwargs)
 
-    def put(self, result, recipe):
+    def put(self, result, key, recipe):
         puts.append(result["index"])
-        real_put(self, result, recipe)
+        real_put(self, result, key, recipe)
 
     monkeypatch.setattr(batched_trainer, "train_many", many)
     monkeypatch.setattr(ResultCache, "put", put)
@@ -190,7 +193,7 @@ def test_build_table_trains_classes_together(cifar_jpg, tiny_recipe, tmp_path):
     bench = Benchmark.open(build_table(config))
     assert bench.store.manifest.extra["classes_trained"] == 3
     with ResultCache(tmp_path / "runs.sqlite") as cache:
-        rows = [cache.get(int(r), "cifar10-valid", tiny_recipe, 777) for r in build_order(3)]
+        rows = [cache.get(int(r), only_key(cache), 777) for r in build_order(3)]
     assert {(r["info"]["archs_per_step"], r["info"]["stacking"]) for r in rows} == {(3, "grouped")}
     with pytest.raises(ValueError, match="archs_per_step must be an int >= 1, got 0"):
         TableConfig(cifar_jpg, tmp_path / "u.store", tmp_path / "u.sqlite", archs_per_step=0)

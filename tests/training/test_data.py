@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from nb201_env.training import data
-from nb201_env.training.data import DatasetError, load_cifar_python, load_image_folder, load_imagenet16
+from nb201_env.training.data import DatasetError, load_cifar_python, load_imagenet16
 from nb201_env.training.recipe import Recipe
 from nb201_env.training.splits import load_splits, prepare, read_split_file, resize, seeded_halves
 
@@ -112,6 +112,8 @@ def test_missing_imagenet16_files_are_named(tmp_path):
 
 
 def test_real_jpeg_image_folder_decodes_in_sorted_class_order(cifar_jpg):
+    from nb201_env.training.dataset import load_image_folder
+
     train, test, classes = load_image_folder(cifar_jpg)
     assert classes[:3] == ["airplane", "automobile", "bird"] and len(classes) == 10
     assert train.images.shape == (600, 3, 32, 32) and train.images.dtype == np.uint8
@@ -120,14 +122,20 @@ def test_real_jpeg_image_folder_decodes_in_sorted_class_order(cifar_jpg):
 
 
 def test_decoded_folders_are_cached_and_reused(cifar_jpg, tmp_path, monkeypatch):
+    from nb201_env.training.dataset import load_image_folder
+
     first = load_image_folder(cifar_jpg, cache_dir=tmp_path)
-    monkeypatch.setattr(data, "_decode", lambda path: pytest.fail(f"decoded {path} again"))
+    from nb201_env.training import images
+
+    monkeypatch.setattr(images, "decode_image", lambda data, name: pytest.fail(f"decoded {name} again"))
     second = load_image_folder(cifar_jpg, cache_dir=tmp_path)
     assert np.array_equal(first[0].images, second[0].images) and first[2] == second[2]
 
 
 def test_png_folders_and_folder_errors(tmp_path):
     from PIL import Image
+
+    from nb201_env.training.dataset import load_image_folder
 
     for split in ("train", "test"):
         for name in ("a", "b"):
@@ -158,24 +166,42 @@ def test_cifar10_valid_is_two_stratified_seeded_halves_of_the_training_set(cifar
     assert full.valid is None and len(full.train) == 600
 
 
-def test_official_split_files_are_used_when_present(cifar_jpg, tmp_path):
-    train_idx, valid_idx = np.arange(0, 600, 2), np.arange(1, 600, 2)
+def _write_split(folder: Path, train_idx, valid_idx) -> Path:
     split = {"train": ["int", [str(i) for i in train_idx]], "valid": ["int", [str(i) for i in valid_idx]]}
-    (tmp_path / "cifar-split.txt").write_text(json.dumps(split))
-    splits = load_splits("cifar10-valid", cifar_jpg, split_dir=tmp_path)
-    assert splits.split_source.endswith(f"official split file {tmp_path / 'cifar-split.txt'}")
-    full = load_splits("cifar10", cifar_jpg)
-    assert np.array_equal(splits.valid.images, full.train.images[1::2])
+    (folder / "cifar-split.txt").write_text(json.dumps(split))
+    return folder / "cifar-split.txt"
 
 
-def test_bad_split_files_are_refused(cifar_jpg, tmp_path):
+def test_official_split_files_are_used_with_the_official_layout(tmp_path):
+    write_cifar(tmp_path / "data")
+    path = _write_split(tmp_path, np.arange(0, 100, 2), np.arange(1, 100, 2))
+    splits = load_splits("cifar10-valid", tmp_path / "data", split_dir=tmp_path)
+    assert splits.split_source.endswith(f"official split file {path}")
+    assert splits.split_id.startswith("official:") and len(splits.data_id) == 20
+    full = load_splits("cifar10", tmp_path / "data")
+    assert np.array_equal(splits.valid.images, full.train.images[1::2]) and full.split_id == "none"
+    (tmp_path / "data" / "cifar-split.txt").write_bytes(path.read_bytes())  # found beside the data by default
+    assert load_splits("cifar10-valid", tmp_path / "data").split_id == splits.split_id
+    _write_split(tmp_path, np.arange(1, 100, 2), np.arange(0, 100, 2))  # another file: another split identity
+    assert load_splits("cifar10-valid", tmp_path / "data", split_dir=tmp_path).split_id != splits.split_id
+
+
+def test_an_official_split_file_is_refused_for_an_image_folder(cifar_jpg, tmp_path):
+    # the JPEG copy is numbered per class: the official indices would pick other images than NB201's
+    _write_split(tmp_path, np.arange(0, 600, 2), np.arange(1, 600, 2))
+    with pytest.raises(DatasetError, match=r"indexes the official image order of cifar10-valid, but image folder"):
+        load_splits("cifar10-valid", cifar_jpg, split_dir=tmp_path)
+
+
+def test_bad_split_files_are_refused(tmp_path):
+    write_cifar(tmp_path / "data")
     path = tmp_path / "cifar-split.txt"
     path.write_text(json.dumps({"train": [0, 1], "valid": [1, 2]}))
     with pytest.raises(DatasetError, match="'train' and 'valid' index lists overlap"):
-        load_splits("cifar10-valid", cifar_jpg, split_dir=tmp_path)
+        load_splits("cifar10-valid", tmp_path / "data", split_dir=tmp_path)
     path.write_text(json.dumps({"train": [0], "valid": [5000]}))
-    with pytest.raises(DatasetError, match="indexes 600 images out of range"):
-        load_splits("cifar10-valid", cifar_jpg, split_dir=tmp_path)
+    with pytest.raises(DatasetError, match="indexes 100 images out of range"):
+        load_splits("cifar10-valid", tmp_path / "data", split_dir=tmp_path)
     path.write_text("{not json")
     with pytest.raises(DatasetError, match=r"is not an NB201 split file with keys \['train', 'valid'\]"):
         read_split_file(path, ("train", "valid"))
@@ -193,9 +219,12 @@ def test_cifar100_and_imagenet16_validate_and_test_on_halves_of_the_test_set(tmp
 def test_load_splits_errors_name_the_choices_and_the_expected_layout(tmp_path):
     with pytest.raises(ValueError, match="unknown dataset 'cifar11'; valid datasets are: 'cifar10-valid', 'cifar10'"):
         load_splits("cifar11", tmp_path)
-    with pytest.raises(DatasetError, match="dataset folder .*nowhere does not exist"):
+    with pytest.raises(DatasetError, match="dataset root .*nowhere does not exist: expected an image folder"):
         load_splits("cifar10", tmp_path / "nowhere")
-    with pytest.raises(DatasetError, match=r"no cifar100 data under .*: expected the python layout .*cifar-100-python"):
+    with pytest.raises(
+        DatasetError,
+        match=r"no cifar100 data under .*: expected an image folder .*torchvision's python layout .*cifar-100-python",
+    ):
         load_splits("cifar100", tmp_path)
     from PIL import Image
 
@@ -204,6 +233,10 @@ def test_load_splits_errors_name_the_choices_and_the_expected_layout(tmp_path):
         Image.new("RGB", (32, 32)).save(tmp_path / split / "a" / "x.jpg")
     with pytest.raises(DatasetError, match="has 1 class folders but cifar10 has 10 classes"):
         load_splits("cifar10", tmp_path)
+    for split in ("train", "test"):
+        for name in "bcdefghij":
+            (tmp_path / split / name).mkdir()
+            Image.new("RGB", (32, 32)).save(tmp_path / split / name / "x.jpg")
     (tmp_path / "test" / "a" / "y.jpg").write_bytes(b"not a jpeg")
     with pytest.raises(DatasetError, match=r"cannot decode image .*test/a/y.jpg"):
         load_splits("cifar10", tmp_path)

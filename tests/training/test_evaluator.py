@@ -13,6 +13,8 @@ import time
 import numpy as np
 import pytest
 
+from conftest import only_key
+
 pytest.importorskip("torch", reason="needs the [train] extra (pip install nb201-env[train])")
 
 from nb201_env.evaluators import Evaluation, Evaluator, MultiFidelityEvaluator
@@ -55,17 +57,17 @@ def test_random_seed_policy_draws_from_the_pool_with_the_passed_rng(tmp_path, ti
         assert len(set(seeds)) == 1 and seeds[0] in (11, 22)
         acc, cost = evaluator.evaluate_many(np.array([1, 1, 2]), np.random.default_rng(3))
         assert acc.shape == cost.shape == (3,)
-        assert set(evaluator.cache.seeds(1, "cifar10-valid", tiny_recipe)) <= {11, 22}
+        assert set(evaluator.cache.seeds(1, evaluator.key())) <= {11, 22}
 
 
 def test_test_accuracy_only_on_request_and_describe(tmp_path, tiny_splits, tiny_recipe):
     with TrainingEvaluator(_config(tmp_path, tiny_recipe), splits=tiny_splits) as evaluator:
         evaluator.evaluate(5, np.random.default_rng(0))
-        row = evaluator.cache.get(5, "cifar10-valid", tiny_recipe, 777)
+        row = evaluator.cached(5, 777)
         assert row["test_accuracy"] is None  # not computed during the search
         test = evaluator.test_accuracy(5)
         assert 0 <= test <= 100
-        assert evaluator.cache.get(5, "cifar10-valid", tiny_recipe, 777)["test_accuracy"] == test
+        assert evaluator.cached(5, 777)["test_accuracy"] == test
         info = evaluator.describe()
     assert info["signal"] == "cifar10-valid/x-valid/accuracy" and info["test"] == "cifar10-valid/ori-test/accuracy"
     assert info["recipe_hash"] == tiny_recipe.stable_hash() and info["seeds"] == [777]
@@ -77,8 +79,8 @@ def test_multi_fidelity_reads_the_cached_curve(tmp_path, tiny_splits, tiny_recip
         assert isinstance(evaluator, MultiFidelityEvaluator) and evaluator.fidelities() == (0, 1)
         early = evaluator.evaluate_at(7, 0, np.random.default_rng(0))
         final = evaluator.evaluate(7, np.random.default_rng(0))
-        row = evaluator.cache.get(7, "cifar10-valid", tiny_recipe, 777)
-        assert early == (row["valid_accuracy"][0], row["train_seconds"][0] + row["eval_seconds"][0])
+        row = evaluator.cached(7, 777)
+        assert early == (row["valid_accuracy"][0], row["train_cpu_seconds"][0] + row["eval_cpu_seconds"][0])
         assert final.accuracy == evaluator.evaluate_at(7, 1, np.random.default_rng(0)).accuracy
         assert early.cost < final.cost and evaluator.cache.count() == 1
         with pytest.raises(ValueError, match="epoch 2 has no recorded validation accuracy; valid epochs are 0..1"):
@@ -97,11 +99,8 @@ def test_config_errors_name_the_bad_value_and_the_choices(tmp_path, tiny_recipe)
         TrainingConfig(dataset="mnist")
     with pytest.raises(ValueError, match=r"seeds must be a non-empty tuple of ints >= 0, got \(\)"):
         TrainingConfig(seeds=())
-    with (
-        TrainingEvaluator(TrainingConfig(recipe=tiny_recipe, runtime=CPU)) as evaluator,
-        pytest.raises(ValueError, match="TrainingConfig.root is not set"),
-    ):
-        evaluator.evaluate(1, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="TrainingConfig.root is not set: pass the dataset"):
+        TrainingEvaluator(TrainingConfig(recipe=tiny_recipe, runtime=CPU))  # refused when built, not when used
 
 
 def test_cache_refuses_foreign_files_and_other_schema_versions(tmp_path):
@@ -113,7 +112,7 @@ def test_cache_refuses_foreign_files_and_other_schema_versions(tmp_path):
     ResultCache(path).close()
     with sqlite3.connect(path) as db:
         db.execute("UPDATE meta SET value = '0' WHERE key = 'schema_version'")
-    with pytest.raises(CacheError, match="has cache schema '0'; this version reads '1'"):
+    with pytest.raises(CacheError, match="has cache schema '0'; this version reads '2'"):
         ResultCache(path)
 
 
@@ -159,15 +158,16 @@ def test_sigkill_mid_run_keeps_finished_runs_and_the_rerun_completes(tmp_path, c
     proc.wait()
     with ResultCache(cache) as reopened:
         assert reopened.integrity_check() == "ok"
-        kept = {rep: reopened.get(rep, "cifar10-valid", tiny_recipe, 777) for rep in archs}
+        key = only_key(reopened)
+        kept = {rep: reopened.get(rep, key, 777) for rep in archs}
     finished = {rep: row for rep, row in kept.items() if row is not None}
     assert 2 <= len(finished) < len(archs)
     rerun = subprocess.run(args, capture_output=True, timeout=300)
     assert rerun.returncode == 0 and b"done" in rerun.stdout, rerun.stderr.decode()[-2000:]
     with ResultCache(cache) as final:
-        assert final.count("cifar10-valid", tiny_recipe) == len(archs)
+        assert final.count(key) == len(archs)
         for rep, row in finished.items():
-            assert final.get(rep, "cifar10-valid", tiny_recipe, 777) == row  # not retrained
+            assert final.get(rep, key, 777) == row  # not retrained
 
 
 def test_registered_training_env_charges_measured_seconds(cifar_jpg, tiny_recipe, tmp_path):

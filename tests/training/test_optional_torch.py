@@ -25,23 +25,24 @@ def test_importing_the_package_does_not_import_torch():
     assert done.stdout.strip() == "False"
 
 
-def test_without_torch_the_error_says_pip_install_nb201_env_train():
+def test_without_torch_the_error_says_pip_install_nb201_env_train(cifar_jpg):
     done = _run(
-        """
+        f"""
         import sys
         import numpy as np
         sys.modules["torch"] = None  # what an environment without torch looks like to an import
         from nb201_env.training import Recipe, Runtime, TrainingConfig, TrainingEvaluator
         assert Recipe.proxy().epochs == 4  # torch-free parts keep working
         import nb201_env.training as training
-        for attempt in (lambda: training.NB201Network, lambda: training.train, lambda: training.ProcessPoolBackend()):
+        attempts = (lambda: training.NB201Network, lambda: training.train, lambda: training.ProcessPoolBackend())
+        for attempt in attempts:
             try:
                 attempt()
             except ImportError as error:
                 print(error)
             else:
                 raise SystemExit("a torch-only feature worked without torch")
-        config = TrainingConfig(root=".", recipe=Recipe.proxy(), runtime=Runtime(device="cpu"))
+        config = TrainingConfig(root={str(cifar_jpg)!r}, recipe=Recipe.proxy(), runtime=Runtime(device="cpu"))
         with TrainingEvaluator(config) as evaluator:  # configuring and reading caches needs no torch
             try:
                 evaluator.evaluate(1, np.random.default_rng(0))  # a cache miss must train
@@ -54,7 +55,7 @@ def test_without_torch_the_error_says_pip_install_nb201_env_train():
     assert len(lines) == 4 and all("pip install nb201-env[train]" in line for line in lines), lines
 
 
-def test_cached_runs_are_readable_without_torch(tmp_path, tiny_splits, tiny_recipe):
+def test_cached_runs_are_readable_without_torch(tmp_path, cifar_jpg, tiny_splits, tiny_recipe):
     import json
 
     pytest = __import__("pytest")
@@ -72,7 +73,8 @@ def test_cached_runs_are_readable_without_torch(tmp_path, tiny_splits, tiny_reci
         sys.modules["torch"] = None
         from nb201_env.training import Recipe, TrainingConfig, TrainingEvaluator
         recipe = Recipe.from_dict(json.loads({json.dumps(json.dumps(tiny_recipe.to_dict()))}))
-        with TrainingEvaluator(TrainingConfig(recipe=recipe, cache={str(cache)!r})) as evaluator:
+        config = TrainingConfig(root={str(cifar_jpg)!r}, recipe=recipe, cache={str(cache)!r})
+        with TrainingEvaluator(config) as evaluator:  # the data's content is in the key: read, not decoded again
             print(list(evaluator.evaluate(3, np.random.default_rng(0))))
         """
     )

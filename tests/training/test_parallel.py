@@ -13,6 +13,7 @@ pytest.importorskip("torch", reason="needs the [train] extra (pip install nb201-
 
 from nb201_env.isomorphism import representative_of
 from nb201_env.training.evaluator import TrainingConfig, TrainingEvaluator
+from nb201_env.training.jobs import Job
 from nb201_env.training.parallel import JobsFailed, ProcessPoolBackend, collect
 from nb201_env.training.trainer import Runtime, train
 
@@ -32,7 +33,7 @@ def test_process_pool_trains_in_workers_and_fills_the_cache(tmp_path, tiny_split
     ):
         accuracy, cost = evaluator.evaluate_many(np.array(ARCHS + ARCHS[:1]), np.random.default_rng(0))
         assert evaluator.cache.count() == len(ARCHS)
-        rows = [evaluator.cache.get(a, "cifar10-valid", tiny_recipe, 777) for a in ARCHS]
+        rows = [evaluator.cached(a, 777) for a in ARCHS]
     assert accuracy[0] == accuracy[-1] and np.all(cost > 0)
     assert {r["info"]["threads"] for r in rows} == {1}
     expected = _sequential(tiny_splits, tiny_recipe, ARCHS[:2])
@@ -62,7 +63,7 @@ def test_failed_jobs_are_reported_after_the_others_are_handed_over():
     ok.set_result([{"index": 1}, {"index": 2}])
     bad.set_exception(ValueError("boom"))
     seen = []
-    batches = {ok: [(1, 0, False), (2, 0, False)], bad: [(7, 0, False), (8, 0, False)]}
+    batches = {ok: [Job(1, 0), Job(2, 0)], bad: [Job(7, 0), Job(8, 0)]}
     with pytest.raises(JobsFailed, match=r"2 of 4 training jobs failed: arch 7 seed 0: ValueError\('boom'\); arch 8"):
         collect(batches, lambda job, result: seen.append(job))
     assert seen == [(1, 0, False), (2, 0, False)]
@@ -96,7 +97,7 @@ def test_ray_backend_on_a_local_instance(tmp_path, tiny_splits, tiny_recipe):
         with TrainingEvaluator(config, splits=tiny_splits, backend=backend) as evaluator:
             accuracy, _ = evaluator.evaluate_many(np.array(ARCHS[:3]), np.random.default_rng(0))
             assert evaluator.cache.count() == 3
-            rows = [evaluator.cache.get(a, "cifar10-valid", tiny_recipe, 777) for a in ARCHS[:3]]
+            rows = [evaluator.cached(a, 777) for a in ARCHS[:3]]
     finally:
         ray.shutdown()
     expected = _sequential(tiny_splits, tiny_recipe, ARCHS[:3])

@@ -5,12 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import only_key
+
 pytest.importorskip("torch", reason="needs the [train] extra (pip install nb201-env[train])")
 
 from nb201_env import complexity
 from nb201_env.benchmark import Benchmark
 from nb201_env.isomorphism import class_ids, members_of
+from nb201_env.store import StoreError
 from nb201_env.training.cache import ResultCache
+from nb201_env.training.contention import wall_to_cpu
 from nb201_env.training.table import TableConfig, build_order, build_table
 
 
@@ -31,7 +35,7 @@ def test_build_shares_each_class_run_with_its_members(cifar_jpg, tiny_recipe, tm
     assert bench.search_schedule("cifar10") == epochs
     with ResultCache(tmp_path / "runs.sqlite") as cache:
         for rep in reps:
-            run = cache.get(int(rep), "cifar10-valid", tiny_recipe, 777)
+            run = cache.get(int(rep), only_key(cache), 777)
             members = members_of(int(rep))
             for m in members[:5]:
                 for e in range(epochs):
@@ -55,7 +59,9 @@ def test_build_shares_each_class_run_with_its_members(cifar_jpg, tiny_recipe, tm
     )
 
 
-def test_rerun_resumes_from_the_cache_without_training(cifar_jpg, tiny_recipe, tmp_path, monkeypatch):
+def test_rerunning_the_same_command_resumes_from_the_cache_without_training(
+    cifar_jpg, tiny_recipe, tmp_path, monkeypatch
+):
     build_table(_config(cifar_jpg, tiny_recipe, tmp_path))
     import nb201_env.training.trainer as trainer
 
@@ -63,43 +69,79 @@ def test_rerun_resumes_from_the_cache_without_training(cifar_jpg, tiny_recipe, t
         raise AssertionError("a cached class was trained again")
 
     monkeypatch.setattr(trainer, "train", refuse)
-    path = build_table(_config(cifar_jpg, tiny_recipe, tmp_path, overwrite=True))
+    path = build_table(_config(cifar_jpg, tiny_recipe, tmp_path))  # the same command again: no --overwrite needed
     assert Benchmark.open(path).store.manifest.extra["classes_trained"] == 3
+    other = TableConfig(cifar_jpg, tmp_path / "t.store", tmp_path / "other.sqlite", recipe=tiny_recipe, limit=1)
+    with pytest.raises(StoreError, match="already exists; pass overwrite=True"):  # another build's table is kept
+        build_table(other)
 
 
-def _inflate_wall_time(cache_path, recipe, rep, factor=3.0):
-    """Rewrite one cached run as if other jobs had shared its core: wall time `factor` x its CPU time."""
+def _wall(run):
+    return sum(run["train_seconds"]) + sum(run["eval_seconds"]) + sum(run.get("test_seconds_curve") or ())
+
+
+def _feed_wall_to_cpu(cache_path, recipe, ratios):
+    """Feed timings: rewrite cached runs as if their wall time had been ``ratio`` x their CPU time (1 = a free core)."""
     with ResultCache(cache_path) as cache:
-        run = cache.get(rep, "cifar10-valid", recipe, 777)
-        wall = sum(run["train_seconds"]) + sum(run["eval_seconds"]) + sum(run["test_seconds_curve"])
-        run["info"]["cpu_seconds"] = wall / factor
-        cache.put(run, recipe)
-    return run["info"]["cpu_seconds"]
+        key = only_key(cache)
+        for rep, ratio in ratios.items():
+            run = cache.get(rep, key, 777)
+            run["info"]["cpu_seconds"] = _wall(run) / ratio
+            cache.put(run, key, recipe)
+
+
+def _train_timed_as(monkeypatch, ratio):
+    """Make every new run report wall time ``ratio`` x its CPU time, whatever the machine's load; return the trained."""
+    import nb201_env.training.trainer as trainer
+
+    trained, real_train = [], trainer.train
+
+    def timed(index, *args, **kwargs):
+        trained.append(index)
+        result = real_train(index, *args, **kwargs)
+        result.info["cpu_seconds"] = _wall(result.to_dict()) / ratio
+        return result
+
+    monkeypatch.setattr(trainer, "train", timed)
+    return trained
 
 
 def test_contended_runs_are_trained_again_and_only_they(cifar_jpg, tiny_recipe, tmp_path, monkeypatch):
     build_table(_config(cifar_jpg, tiny_recipe, tmp_path))
     reps = [int(r) for r in build_order(3)]
-    marker = _inflate_wall_time(tmp_path / "runs.sqlite", tiny_recipe, reps[1])
-    import nb201_env.training.trainer as trainer
-
-    trained, real_train = [], trainer.train
-    monkeypatch.setattr(trainer, "train", lambda index, *a, **kw: trained.append(index) or real_train(index, *a, **kw))
-    path = build_table(_config(cifar_jpg, tiny_recipe, tmp_path, overwrite=True, retrain_contended=1.5))
+    _feed_wall_to_cpu(tmp_path / "runs.sqlite", tiny_recipe, {reps[0]: 1.0, reps[1]: 3.0, reps[2]: 1.05})
+    trained = _train_timed_as(monkeypatch, 1.2)
+    path = build_table(_config(cifar_jpg, tiny_recipe, tmp_path, retrain_contended=1.5))
     assert trained == [reps[1]]
     with ResultCache(tmp_path / "runs.sqlite") as cache:
-        assert cache.get(reps[1], "cifar10-valid", tiny_recipe, 777)["info"]["cpu_seconds"] != marker  # replaced
+        assert wall_to_cpu(cache.get(reps[1], only_key(cache), 777)) == pytest.approx(1.2)  # replaced
     ratios = Benchmark.open(path).store.manifest.extra["wall_to_cpu"]
-    assert ratios["median"] > 0 and ratios["max"] >= ratios["median"]
+    assert ratios == {"median": pytest.approx(1.05), "max": pytest.approx(1.2)}
     trained.clear()
-    build_table(_config(cifar_jpg, tiny_recipe, tmp_path, overwrite=True))  # without the option: all kept
+    build_table(_config(cifar_jpg, tiny_recipe, tmp_path))  # without the option: all kept
     assert trained == []
+
+
+def test_a_retrain_as_contended_as_before_keeps_the_cached_run(cifar_jpg, tiny_recipe, tmp_path, monkeypatch):
+    # on a loaded machine every retrained run is contended again: it must not replace a less contended one
+    build_table(_config(cifar_jpg, tiny_recipe, tmp_path))
+    reps = [int(r) for r in build_order(3)]
+    _feed_wall_to_cpu(tmp_path / "runs.sqlite", tiny_recipe, dict.fromkeys(reps, 2.0))
+    trained = _train_timed_as(monkeypatch, 2.5)
+    build_table(_config(cifar_jpg, tiny_recipe, tmp_path, retrain_contended=1.1))
+    assert sorted(trained) == sorted(reps)
+    with ResultCache(tmp_path / "runs.sqlite") as cache:
+        assert [wall_to_cpu(cache.get(r, only_key(cache), 777)) for r in reps] == pytest.approx([2.0] * 3)
+    _train_timed_as(monkeypatch, 1.0)  # a quieter machine later: now they are replaced
+    build_table(_config(cifar_jpg, tiny_recipe, tmp_path, retrain_contended=1.1))
+    with ResultCache(tmp_path / "runs.sqlite") as cache:
+        assert [wall_to_cpu(cache.get(r, only_key(cache), 777)) for r in reps] == pytest.approx([1.0] * 3)
 
 
 def test_an_interrupted_retrain_keeps_the_cached_run(cifar_jpg, tiny_recipe, tmp_path, monkeypatch):
     build_table(_config(cifar_jpg, tiny_recipe, tmp_path))
     rep = int(build_order(3)[0])
-    marker = _inflate_wall_time(tmp_path / "runs.sqlite", tiny_recipe, rep)
+    _feed_wall_to_cpu(tmp_path / "runs.sqlite", tiny_recipe, {rep: 3.0})
     import nb201_env.training.trainer as trainer
 
     def interrupted(*args, **kwargs):
@@ -107,9 +149,9 @@ def test_an_interrupted_retrain_keeps_the_cached_run(cifar_jpg, tiny_recipe, tmp
 
     monkeypatch.setattr(trainer, "train", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        build_table(_config(cifar_jpg, tiny_recipe, tmp_path, overwrite=True, retrain_contended=1.5))
+        build_table(_config(cifar_jpg, tiny_recipe, tmp_path, retrain_contended=1.5))
     with ResultCache(tmp_path / "runs.sqlite") as cache:
-        assert cache.get(rep, "cifar10-valid", tiny_recipe, 777)["info"]["cpu_seconds"] == marker
+        assert wall_to_cpu(cache.get(rep, only_key(cache), 777)) == pytest.approx(3.0)
         assert cache.count() == 3
 
 

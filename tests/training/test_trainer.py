@@ -26,12 +26,19 @@ def test_training_returns_full_curves_timings_and_costs(tiny_splits, tiny_recipe
     assert result.train_loss[-1] < result.train_loss[0]  # it learns something
     assert len(result.train_seconds) == len(result.eval_seconds) == epochs and min(result.train_seconds) > 0
     assert result.accuracy == result.valid_accuracy[-1]
-    assert result.cost == pytest.approx(sum(result.train_seconds) + result.eval_seconds[-1])
+    assert result.cost == pytest.approx(sum(result.train_cpu_seconds) + result.eval_cpu_seconds[-1])  # CPU s on a CPU
+    assert len(result.train_cpu_seconds) == len(result.eval_cpu_seconds) == epochs and result.test_cpu_seconds > 0
     assert result.test_accuracy is not None and 0 <= result.test_accuracy <= 100 and result.test_seconds > 0
     assert result.params == complexity.param_count(1, 10, 4, 1)
     assert result.flops == complexity.flop_count(1, 10, 16, 4, 1)
     assert result.info["threads"] == 1 and result.info["precision"] == "float32"
     assert result.info["train_images"] == 300 and result.info["valid_images"] == 300
+
+
+def test_a_run_uses_one_thread_unless_told_otherwise(tiny_splits, tiny_recipe):
+    # torch's own default is one thread per core: on a shared machine that multiplied the cost by 10
+    assert train(1, tiny_splits, tiny_recipe, seed=0, runtime=Runtime(device="cpu")).info["threads"] == 1
+    assert train(1, tiny_splits, tiny_recipe, seed=0, runtime=Runtime(device="cpu", threads=2)).info["threads"] == 2
 
 
 def test_same_seed_same_bits_other_seed_other_run(tiny_splits, tiny_recipe):
