@@ -25,13 +25,14 @@ Deviations
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
 
 from agents.common import SearchResult, run_search
 from nb201_env.benchmark import Benchmark
+from nb201_env.names import check_choice
 from nb201_env.space import NUM_ARCHS, all_ops
 from nb201_env.validate import check_int
 from nb201_env.zero_cost.evaluator import ZeroCostConfig, ZeroCostEvaluator
@@ -49,9 +50,12 @@ class Args:
     """The zero-cost proxy that scores the cells (any of ``nb201_env.zero_cost.PROXIES``)."""
     store: str = "nb201-zero-cost"
     """The zero-cost table the scores come from."""
+    cells: Literal["space", "scored"] = "space"
+    """Draw from the whole space (the paper) or from the cells an unfinished table has scored."""
 
     def __post_init__(self) -> None:
         check_int("n_samples", self.n_samples, low=1)
+        check_choice("cells", self.cells, ("space", "scored"))
         ZeroCostConfig(proxy=self.proxy, store=self.store)  # refuses an unknown proxy by name
 
 
@@ -71,12 +75,17 @@ class Naswot:
 
     name = "naswot"
 
-    def __init__(self, args: Args, seed: int) -> None:
+    def __init__(self, args: Args, seed: int, cells: np.ndarray | None = None) -> None:
         self.args = args
         self.rng = np.random.default_rng(seed)
         self.ops = all_ops()
+        self.cells = np.arange(NUM_ARCHS) if cells is None else np.asarray(cells, dtype=np.int64)
+        if len(self.cells) == 0:
+            raise ValueError("naswot: no cells to draw from (the zero-cost table has scored none)")
         self.proposed = 0
         self.settings: dict[str, Any] = {**asdict(args), "reference": "NASWOT (Mellor et al. ICML 2021) Alg. 1"}
+        if cells is not None:
+            self.settings["pool"] = len(self.cells)
 
     @property
     def done(self) -> bool:
@@ -85,7 +94,7 @@ class Naswot:
     def ask(self) -> np.ndarray:
         """Return a uniformly random cell."""
         self.proposed += 1
-        return self.ops[int(self.rng.integers(NUM_ARCHS))]
+        return self.ops[int(self.cells[self.rng.integers(len(self.cells))])]
 
     def tell(self, action: np.ndarray, info: dict[str, Any]) -> None:
         """Nothing to learn: the score is kept in the trajectory."""
@@ -93,4 +102,10 @@ class Naswot:
 
 def search(env: gym.Env, args: Args, seed: int) -> SearchResult:
     """Score ``args.n_samples`` random cells through ``env`` (a zero-cost evaluator) and report the best."""
-    return run_search(env, Naswot(args, seed), seed)
+    cells = None
+    if args.cells == "scored":
+        evaluator = env.unwrapped.evaluator  # type: ignore[attr-defined]
+        if not isinstance(evaluator, ZeroCostEvaluator):
+            raise ValueError(f"naswot cells='scored' needs a ZeroCostEvaluator, the env has {type(evaluator).__name__}")
+        cells = evaluator.scored()
+    return run_search(env, Naswot(args, seed, cells), seed)

@@ -66,6 +66,8 @@ class BuildConfig:
         limit: stop after this many architectures' jobs (for trials).
         channels, cells_per_stage: the network's width C and cells per stage N (NB201: 16 and 5; smaller for tests).
         extra: proxies of :data:`~nb201_env.zero_cost.spec.EXTRA_PROXIES` a sample build also scores.
+        only: score only these proxies now (the rest of the plan stays for a later run; the cache is shared), e.g.
+            the group proxies first, so that a partial build has a uniform sample of each.
     """
 
     root: str
@@ -82,6 +84,7 @@ class BuildConfig:
     channels: int = 16
     cells_per_stage: int = 5
     extra: tuple[str, ...] = ()
+    only: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         check_choice("dataset", self.dataset, BUILD_DATASETS)
@@ -95,6 +98,10 @@ class BuildConfig:
         check_int("cells_per_stage", self.cells_per_stage, low=1)
         for name in self.extra:
             check_choice("extra proxy", name, EXTRA_PROXIES)
+        for name in self.only or ():
+            check_choice("proxy of only", name, TRAINING_FREE + tuple(self.extra))
+        if self.only == ():
+            raise ValueError("only=() scores nothing: name proxies, or None for every proxy")
         if self.extra and self.sample is None:
             raise ValueError(f"extra proxies {list(self.extra)} are scored by sample builds only: give sample=<count>")
 
@@ -199,6 +206,9 @@ def run_build(
     cache = ScoreCache(config.cache, describe_build(config, batch))
     done = cache.done()
     jobs = plan(config)
+    if config.only is not None:
+        jobs = [(a, tuple(n for n in names if n in config.only)) for a, names in jobs]
+        jobs = [job for job in jobs if job[1]]
     todo = [(a, tuple(n for n in names if (a, n) not in done)) for a, names in jobs]
     todo = [job for job in todo if job[1]]
     if config.limit is not None:

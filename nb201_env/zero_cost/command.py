@@ -39,6 +39,7 @@ def add_parser(
     p.add_argument("--sample-seed", type=int, default=1, help="seed drawing the sample")
     p.add_argument("--extra", nargs="*", default=[], help="also score these proxies in a sample build: naswot_v1")
     p.add_argument("--limit", type=int, help="do at most this many cells now (a trial)")
+    p.add_argument("--only", nargs="+", help="score only these proxies now, e.g. the group proxies first")
     p.add_argument("--data-cache", help="folder keeping the decoded images")
     p.add_argument("--name", default="nb201-zero-cost", help="benchmark name in the manifest")
     p.add_argument("--partial", action="store_true", help="write --out even if scores are missing (NaN)")
@@ -62,6 +63,7 @@ def _run(args: argparse.Namespace, progress: Callable[[str], tuple[Any, Any]]) -
         data_cache_dir=args.data_cache,
         limit=args.limit,
         extra=tuple(args.extra),
+        only=tuple(args.only) if args.only else None,
     )
     update, close = progress("build-zero-cost")
     start = time.perf_counter()

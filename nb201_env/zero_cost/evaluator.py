@@ -17,6 +17,7 @@ import numpy as np
 
 from nb201_env.benchmark import Benchmark, Evaluation
 from nb201_env.names import SEARCH_DATASETS, check_choice
+from nb201_env.space import all_ops
 from nb201_env.store.errors import MissingValueError
 from nb201_env.validate import check_int
 from nb201_env.zero_cost.spec import PROXIES
@@ -131,6 +132,12 @@ class ZeroCostEvaluator:
             return self._scores[idx], costs
         pairs = [self.evaluate(int(i), rng) for i in idx]
         return np.array([p.accuracy for p in pairs]), np.array([p.cost for p in pairs])
+
+    def scored(self) -> np.ndarray:
+        """Return the architectures the table has a score for (all of them once its build is finished)."""
+        if self.config.source == "live":
+            return np.arange(len(all_ops()))
+        return np.flatnonzero(~np.isnan(self._costs))
 
     def _missing(self, indices: np.ndarray) -> None:
         have = int(np.count_nonzero(~np.isnan(self._costs)))

@@ -68,11 +68,26 @@ def test_a_sample_plan_scores_every_proxy_on_distinct_random_cells(tmp_path) -> 
         ("sample", NUM_ARCHS + 1, "sample must be"),
         ("seed", -1, "seed must be"),
         ("limit", 0, "limit must be"),
+        ("only", ("naswot_v1",), "unknown proxy of only 'naswot_v1'"),
+        ("only", (), "scores nothing"),
     ],
 )
 def test_bad_build_arguments_are_refused_by_name(tmp_path, field, value, message) -> None:
     with pytest.raises((ValueError, TypeError), match=message):
         config(tmp_path, **{field: value})
+
+
+def test_a_build_of_some_proxies_leaves_the_rest_of_the_plan_for_later(tmp_path) -> None:
+    pytest.importorskip("torch")
+    batch = synthetic_minibatch()
+    only = ("synflow", "grad_norm")
+    with run_build(config(tmp_path, limit=2, only=only), batch) as first:
+        done = first.done()
+        key = first.key
+    reps = set(group_representatives().tolist())
+    assert {p for _, p in done} == set(only) and len(done) == 4 and {a for a, _ in done} <= reps
+    with run_build(config(tmp_path, limit=1), batch) as rest:  # the same build: its plan starts with naswot
+        assert rest.key == key and done < rest.done() and ("naswot" in {p for _, p in rest.done()})
 
 
 def test_the_build_resumes_from_its_cache_and_keys_builds_apart(tmp_path) -> None:
