@@ -30,8 +30,15 @@ class ZeroCostCacheError(RuntimeError):
 
 
 def build_key(description: dict[str, Any]) -> str:
-    """Return the key of a build: a digest of its canonical JSON description."""
-    text = json.dumps(description, sort_keys=True, separators=(",", ":"))
+    """Return the key of a build: a digest of its canonical JSON description, less the data's ``source`` wording.
+
+    The minibatch's ``sha256`` is the data; its ``source`` (which folder, which split file) only tells where it
+    came from, so the same images read from another folder keep the key (and the cache) of a build.
+    """
+    keyed = dict(description)
+    if isinstance(keyed.get("minibatch"), dict):
+        keyed["minibatch"] = {k: v for k, v in keyed["minibatch"].items() if k != "source"}
+    text = json.dumps(keyed, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 

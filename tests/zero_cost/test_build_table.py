@@ -161,3 +161,14 @@ def test_asking_for_a_proxy_or_a_table_that_is_not_there_names_what_is(tmp_path,
         bench.zero_cost("synflow", "cifar100")
     with pytest.raises(MissingValueError, match="'nb201-public' holds no zero-cost scores"):
         Benchmark.open(public_store).zero_cost("synflow")
+
+
+def test_the_build_key_covers_the_images_not_the_folder_they_were_read_from() -> None:
+    from nb201_env.zero_cost.cache import build_key
+
+    described = {"seed": 0, "minibatch": {"sha256": "ab" * 32, "source": "image folder /data/a", "images": 128}}
+    moved = {**described, "minibatch": {**described["minibatch"], "source": "image folder /elsewhere/b"}}
+    other_images = {**described, "minibatch": {**described["minibatch"], "sha256": "cd" * 32}}
+    assert build_key(described) == build_key(moved)
+    assert build_key(described) != build_key(other_images)
+    assert build_key(described) != build_key({**described, "seed": 1})
