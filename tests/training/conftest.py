@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from training_helpers import shared_dataset
+
 REPO = Path(__file__).resolve().parents[2]
 PER_CLASS = {"train": 60, "test": 20}
 
@@ -22,12 +24,6 @@ def private_cache_home(tmp_path_factory: pytest.TempPathFactory):
         os.environ.pop("XDG_CACHE_HOME", None)
     else:
         os.environ["XDG_CACHE_HOME"] = before
-
-
-def shared_dataset() -> Path:
-    """Return the shared CIFAR-10 JPEG tarball under ``$NB201_SHARED`` or ``../shared``."""
-    root = Path(os.environ.get("NB201_SHARED", REPO.parent / "shared"))
-    return root / "datasets" / "cifar10-jpg.tar.gz"
 
 
 @pytest.fixture(scope="session")
@@ -78,10 +74,3 @@ def tiny_splits(cifar_jpg: Path, tiny_recipe):
     from nb201_env.training.splits import load_splits, prepare
 
     return prepare(load_splits("cifar10-valid", cifar_jpg), tiny_recipe)
-
-
-def only_key(cache):
-    """Return the one key a cache holds runs under (tests that build a cache through a table or a pool)."""
-    keys = cache.run_keys()
-    assert len(keys) == 1, f"expected runs under one key, found {keys}"
-    return keys[0][0]

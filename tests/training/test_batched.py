@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from conftest import only_key
+from training_helpers import only_key
 
 torch = pytest.importorskip("torch", reason="needs the [train] extra (pip install nb201-env[train])")
 

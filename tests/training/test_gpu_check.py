@@ -11,8 +11,8 @@ import pytest
 
 pytest.importorskip("torch", reason="needs the [train] extra (pip install nb201-env[train])")
 
-from conftest import shared_dataset
 from shared_data import REPO
+from training_helpers import shared_dataset
 
 
 @pytest.mark.slow

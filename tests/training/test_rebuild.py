@@ -13,8 +13,8 @@ from nb201_env.benchmark import Benchmark
 from nb201_env.training.migrate import migrate_cache
 from nb201_env.training.table import TableConfig, build_table
 
-from conftest import shared_dataset
 from shared_data import REPO
+from training_helpers import shared_dataset
 
 
 @pytest.mark.slow

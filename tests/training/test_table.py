@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import only_key
+from training_helpers import only_key
 
 pytest.importorskip("torch", reason="needs the [train] extra (pip install nb201-env[train])")
 
