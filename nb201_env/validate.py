@@ -108,7 +108,8 @@ def check_choice(kind: str, value: T, choices: Iterable[T], context: str = "") -
             if _same(value, option):
                 return option
     where = f" {context}" if context else ""
-    raise ValueError(f"unknown {kind} {value!r}{where}; valid {kind}s are: {', '.join(repr(c) for c in options)}")
+    plural = f"{kind[:-1]}ies" if kind.endswith("y") and kind[-2:-1] not in ("a", "e", "o", "u") else f"{kind}s"
+    raise ValueError(f"unknown {kind} {value!r}{where}; valid {plural} are: {', '.join(repr(c) for c in options)}")
 
 
 def _same(value: object, option: object) -> bool:

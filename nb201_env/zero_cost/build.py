@@ -99,7 +99,7 @@ class BuildConfig:
         for name in self.extra:
             check_choice("extra proxy", name, EXTRA_PROXIES)
         for name in self.only or ():
-            check_choice("proxy of only", name, TRAINING_FREE + tuple(self.extra))
+            check_choice("proxy", name, TRAINING_FREE + tuple(self.extra), "in only")
         if self.only == ():
             raise ValueError("only=() scores nothing: name proxies, or None for every proxy")
         if self.extra and self.sample is None:

@@ -83,9 +83,22 @@ def _run(args: argparse.Namespace, progress: Callable[[str], tuple[Any, Any]]) -
             print(f"not writing {args.out}: {missing:,} scores are missing (rerun to resume, or pass --partial)")
             return 1
         search = "cifar10" if args.dataset == "cifar10-valid" else args.dataset
-        path = write_table(cache, args.out, name=args.name, dataset=search, overwrite=args.overwrite)
+        account = _rebuild_account(config)
+        path = write_table(cache, args.out, name=args.name, dataset=search, overwrite=args.overwrite, minibatch=account)
     print(f"wrote {path}")
     return 0
+
+
+def _rebuild_account(config: Any) -> dict[str, Any] | None:
+    """Return the files that rebuild the minibatch, for the manifest (image folders only; else ``None``)."""
+    from pathlib import Path
+
+    from nb201_env.zero_cost.build import load_minibatch
+    from nb201_env.zero_cost.minibatch import rebuild_account
+
+    if not (Path(config.root) / "train").is_dir() or config.dataset != "cifar10-valid":
+        return None
+    return rebuild_account(config.root, load_minibatch(config))
 
 
 def info_lines(extra: dict[str, Any]) -> list[str]:

@@ -93,7 +93,7 @@ def test_multi_fidelity_reads_the_cached_curve(tmp_path, tiny_splits, tiny_recip
 
 
 def test_config_errors_name_the_bad_value_and_the_choices(tmp_path, tiny_recipe):
-    with pytest.raises(ValueError, match="unknown seed policy 'mean'; valid seed policys are: 'fixed', 'random'"):
+    with pytest.raises(ValueError, match="unknown seed policy 'mean'; valid seed policies are: 'fixed', 'random'"):
         TrainingConfig(seed_policy="mean")
     with pytest.raises(ValueError, match="unknown dataset 'mnist'; valid datasets are"):
         TrainingConfig(dataset="mnist")

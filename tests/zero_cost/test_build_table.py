@@ -68,7 +68,7 @@ def test_a_sample_plan_scores_every_proxy_on_distinct_random_cells(tmp_path) -> 
         ("sample", NUM_ARCHS + 1, "sample must be"),
         ("seed", -1, "seed must be"),
         ("limit", 0, "limit must be"),
-        ("only", ("naswot_v1",), "unknown proxy of only 'naswot_v1'"),
+        ("only", ("naswot_v1",), "unknown proxy 'naswot_v1' in only"),
         ("only", (), "scores nothing"),
     ],
 )

@@ -44,6 +44,20 @@ def test_a_partial_build_is_refused_as_a_table_unless_asked_and_resumes(image_fo
     for proxy in ("synflow", "naswot", "jacob_cov", "snip", "grad_norm", "grasp", "fisher", "params", "flops"):
         assert f"  {proxy} " in info
     assert "per score group" in info and "single-thread CPU seconds" in info
+    from nb201_env.zero_cost.minibatch import minibatch_from_files
+
+    account = Benchmark.open(out).store.manifest.extra["zero_cost"]["build"]["minibatch"]
+    rebuilt = minibatch_from_files(image_folder, account)  # from the files the manifest names, checked by digest
+    assert rebuilt.sha256 == account["sha256"] and len(account["files"]) == len(rebuilt)
+
+
+def test_only_some_proxies_are_scored_with_only(image_folder, tmp_path, capsys) -> None:
+    cache = tmp_path / "c.sqlite"
+    args = ["build-zero-cost", "--data", str(image_folder), "--cache", str(cache), "--limit", "2"]
+    assert main([*args, "--only", "synflow"]) == 0
+    assert "2 scores cached" in capsys.readouterr().out  # synflow of two group representatives, nothing else
+    assert main([*args, "--only", "nwot"]) == 2
+    assert "unknown proxy 'nwot' in only; valid proxies are: 'synflow'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
