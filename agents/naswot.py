@@ -38,6 +38,7 @@ from nb201_env.validate import check_int
 from nb201_env.zero_cost.evaluator import ZeroCostConfig, ZeroCostEvaluator
 
 ENV_ID = "NASBench201-OneShot-v0"
+SIGNAL = "score"  # what the env's valid_accuracy holds: the proxy's score (the harness records it so)
 
 
 @dataclass(frozen=True)

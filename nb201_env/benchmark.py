@@ -352,7 +352,8 @@ class Benchmark:
     def zero_cost(self, name: str, dataset: str = "cifar10") -> np.ndarray:
         """Return a zero-cost proxy's score of all 15,625 architectures (float64, official index order, read-only).
 
-        NaN only where the score is undefined (see the store's manifest, ``extra.zero_cost.undefined``).
+        NaN only where the score is undefined (see the store's manifest, ``extra.zero_cost.undefined``) or, in an
+        unfinished build (``extra.zero_cost.complete`` false), not yet computed.
         """
         return self._zero_cost("zero_cost", name, dataset)
 
@@ -364,7 +365,7 @@ class Benchmark:
         held = self.zero_cost_proxies(dataset)
         if not held:
             raise MissingValueError(
-                f"benchmark {self.name!r} holds no zero-cost scores for {dataset}; open the bundled 'nb201-zero-cost'"
+                f"benchmark {self.name!r} holds no zero-cost scores for {dataset}; open 'nb201-zero-cost' (bundled)"
             )
         check_choice("proxy name", name, held, f"in {self.name!r} for {dataset}")
         return self.store.stat(StatKey(stat, f"{name}@{dataset}"))

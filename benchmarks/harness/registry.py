@@ -81,9 +81,9 @@ AGENTS: dict[str, AgentSpec] = {
     "a2c": AgentSpec("agents.sb3_agents", {"algo": "a2c"}),
     "dqn": AgentSpec("agents.sb3_agents", {"algo": "dqn"}),
     "maskable_ppo": AgentSpec("agents.sb3_agents", {"algo": "maskable_ppo"}),
-    "naswot_10": AgentSpec("agents.naswot", {"n_samples": 10}),
-    "naswot_100": AgentSpec("agents.naswot", {"n_samples": 100}),
-    "naswot_1000": AgentSpec("agents.naswot", {"n_samples": 1000}),
+    "naswot_10": AgentSpec("agents.naswot", {"n_samples": 10, "cells": "scored"}),
+    "naswot_100": AgentSpec("agents.naswot", {"n_samples": 100, "cells": "scored"}),
+    "naswot_1000": AgentSpec("agents.naswot", {"n_samples": 1000, "cells": "scored"}),
     "rea_synflow": AgentSpec("agents.rea_zero_cost", {"proxy": "synflow"}),
     # weight-sharing: one supernet trained for real, the derived cell looked up (benchmarks.harness.supernet_runs)
     "rsps": AgentSpec("agents.rsps", weight_sharing=True),

@@ -11,6 +11,7 @@ only afterwards the test accuracy of the architecture it reports.
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -145,7 +146,13 @@ def run_task(task: Task) -> dict[str, Any]:
     else:
         result = _simulate_cluster(task, module, args, spec.cluster_searcher())
         objectives = None
-    return record(task, result, time.perf_counter() - start, objectives)
+    out = record(task, result, time.perf_counter() - start, objectives)
+    if getattr(module, "SIGNAL", "accuracy") == "score":  # best_valid and trajectory.valid hold proxy scores
+        out["signal"] = "score"  # undefined scores (-inf, ranked last) are written null: the file is strict JSON
+        out["trajectory"]["valid"] = [v if math.isfinite(v) else None for v in out["trajectory"]["valid"]]
+        if out["best_valid"] is not None and not math.isfinite(out["best_valid"]):
+            out["best_valid"] = None
+    return out
 
 
 def _test_accuracies(arch: int, schedule: int | None) -> tuple[dict[str, float | None], dict[str, str]]:

@@ -56,6 +56,15 @@ def _accuracy(value: object) -> bool:
     return _number(value) and 0.0 <= value <= 100.0  # type: ignore[operator]
 
 
+def _score(value: object) -> bool:
+    """A zero-cost score: a finite number, or None where the score is undefined (it ranks last)."""
+    return value is None or _number(value)
+
+
+def _signal_check(record: dict[str, Any]) -> Any:
+    return _score if record.get("signal") == "score" else _accuracy
+
+
 def record_problems(record: Any) -> list[str]:
     """Return what makes ``record`` something the harness cannot have written (empty when it is a valid run)."""
     if not isinstance(record, dict):
@@ -87,9 +96,10 @@ def record_problems(record: Any) -> list[str]:
         problems.append(f"evaluations {n} is negative")
     elif n == 0 and (r["best_arch"] != -1 or r["best_valid"] is not None):
         problems.append("no evaluations, yet an incumbent")
-    elif n > 0 and not (0 <= r["best_arch"] < NUM_ARCHS and _accuracy(r["best_valid"])):
+    elif n > 0 and not (0 <= r["best_arch"] < NUM_ARCHS and _signal_check(r)(r["best_valid"])):
         problems.append(
-            f"best_arch {r['best_arch']} or best_valid {r['best_valid']!r} is outside 0..{NUM_ARCHS - 1} / 0..100"
+            f"best_arch {r['best_arch']} or best_valid {r['best_valid']!r} is outside 0..{NUM_ARCHS - 1} / "
+            + ("a score (not NaN or +inf)" if r.get("signal") == "score" else "0..100")
         )
     problems += _test_problems(r["test"])
     if not problems:
@@ -113,8 +123,9 @@ def _trajectory_problems(r: dict[str, Any]) -> list[str]:
     times, archs, valid = lists["time"], lists["arch"], lists["valid"]
     if not all(_number(t) and t >= 0 for t in times) or any(b < a for a, b in pairwise(times)):
         return ["the trajectory's times are not finite, non-negative and non-decreasing"]
-    if not all(type(a) is int and 0 <= a < NUM_ARCHS for a in archs) or not all(_accuracy(v) for v in valid):
-        return [f"the trajectory holds archs outside 0..{NUM_ARCHS - 1} or accuracies outside 0..100"]
+    signal = _signal_check(r)
+    if not all(type(a) is int and 0 <= a < NUM_ARCHS for a in archs) or not all(signal(v) for v in valid):
+        return [f"the trajectory holds archs outside 0..{NUM_ARCHS - 1} or signals outside their range"]
     if "epoch" in lists and not all(type(e) is int and e >= -1 for e in lists["epoch"]):
         return ["the trajectory's epochs are not ints >= -1"]
     if n == 0:
@@ -124,6 +135,14 @@ def _trajectory_problems(r: dict[str, Any]) -> list[str]:
     if r.get("incumbent") == "last" and archs[-1] != r["best_arch"]:  # a weight-sharing method reports its last cell
         return [f"best_arch {r['best_arch']} is not the last derived cell ({archs[-1]})"]
     of_best = [v for a, v in zip(archs, valid) if a == r["best_arch"]]
+    if r.get("signal") == "score":  # None: an undefined score, the lowest of all
+        defined = [v for v in of_best if v is not None]
+        best = max(defined) if defined else None
+        if not of_best or (best is None) != (r["best_valid"] is None):
+            return [f"best_arch {r['best_arch']} with best_valid {r['best_valid']} is not in the trajectory"]
+        of_best = [best] if best is not None else []
+        if best is None:
+            return []
     if not of_best or abs(max(of_best) - r["best_valid"]) > _TOLERANCE:
         return [f"best_arch {r['best_arch']} with best_valid {r['best_valid']} is not in the trajectory"]
     return []

@@ -118,6 +118,8 @@ def info_lines(extra: dict[str, Any]) -> list[str]:
             f"  {name:<10} batch {entry.get('batch_size', '?'):<4} {entry.get('computed', ''):<52} "
             f"{entry.get('coverage', 0):>6,} archs  {reference}"
         )
+    if method.get("complete") is False:
+        lines.append("  an unfinished build: cells not yet scored are NaN (rerun nb201 build-zero-cost to finish it)")
     lines.append(f"  cost: {method.get('cost', '')}")
     lines.append(f"  undefined: {method.get('undefined', '')}")
     return lines

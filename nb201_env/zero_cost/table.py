@@ -74,9 +74,11 @@ def write_table(
     build = dict(cache.description)
     build["minibatch"] = {**build.get("minibatch", {}), **(minibatch or {})}
     coverage = {proxy: int(np.count_nonzero(~np.isnan(cost))) for proxy, (_, cost) in arrays.items()}
+    complete = all(count == NUM_ARCHS for count in coverage.values())
     extra: dict[str, Any] = {
         "zero_cost": {
             "dataset": dataset,
+            "complete": complete,
             "build_key": cache.key,
             "build": build,
             "proxies": {
@@ -103,6 +105,7 @@ def write_table(
     description = (
         f"Zero-cost proxy scores of all {NUM_ARCHS:,} NB201 cells on {dataset}, computed by nb201_env at "
         "initialisation from one minibatch (build key in the manifest)"
+        + ("" if complete else "; an unfinished build: cells not yet scored are NaN (each proxy's coverage is listed)")
     )
     with StoreWriter(out, name, description, overwrite=overwrite, extra=extra) as writer:
         writer.add_source(

@@ -106,3 +106,24 @@ def test_screened_evolution_trains_the_best_scoring_child_and_pays_the_warm_up(f
     assert result.times[0] == pytest.approx(plain_cost + 30 * 0.25)  # the warm-up is paid with the first training
     with pytest.raises(TypeError, match="make_evaluator"):
         rea_zero_cost.search(gym.make(rea_zero_cost.ENV_ID, protocol="nb201"), args, seed=0)
+
+
+def test_the_harness_records_naswot_scores_as_scores_and_undefined_ones_as_null(tmp_path) -> None:
+    import json
+
+    from benchmarks.harness.sweep import sweep
+    from benchmarks.harness.tasks import protocol_variants
+    from benchmarks.harness.validity import record_problems
+
+    out = tmp_path / "nw.jsonl"
+    records = sweep(["naswot_10"], protocol_variants(["nb201"], None), 2, out, "nb201-public", 1, progress=False)
+    assert len(records) == 2
+    for r in records:
+        assert r["signal"] == "score" and r["settings"]["cells"] == "scored" and r["evaluations"] == 10
+        table = Benchmark.open("nb201-zero-cost").zero_cost("naswot", "cifar10")
+        assert r["best_valid"] == pytest.approx(np.nanmax(table[r["trajectory"]["arch"]]), abs=1e-3)
+    scored = dict(records[0], trajectory={**records[0]["trajectory"]})
+    scored["trajectory"]["valid"] = [None] + scored["trajectory"]["valid"][1:]  # an undefined score: null
+    assert record_problems(json.loads(json.dumps(scored))) == []
+    as_accuracy = {k: v for k, v in records[0].items() if k != "signal"}  # a score is no accuracy
+    assert any("outside" in p for p in record_problems(as_accuracy))

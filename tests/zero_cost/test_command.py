@@ -43,7 +43,7 @@ def test_a_partial_build_is_refused_as_a_table_unless_asked_and_resumes(image_fo
     info = capsys.readouterr().out
     for proxy in ("synflow", "naswot", "jacob_cov", "snip", "grad_norm", "grasp", "fisher", "params", "flops"):
         assert f"  {proxy} " in info
-    assert "per score group" in info and "single-thread CPU seconds" in info
+    assert "per score group" in info and "single-thread CPU seconds" in info and "an unfinished build" in info
     from nb201_env.zero_cost.minibatch import minibatch_from_files
 
     account = Benchmark.open(out).store.manifest.extra["zero_cost"]["build"]["minibatch"]
