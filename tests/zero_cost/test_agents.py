@@ -123,7 +123,7 @@ def test_the_harness_records_naswot_scores_as_scores_and_undefined_ones_as_null(
         table = Benchmark.open("nb201-zero-cost").zero_cost("naswot", "cifar10")
         assert r["best_valid"] == pytest.approx(np.nanmax(table[r["trajectory"]["arch"]]), abs=1e-3)
     scored = dict(records[0], trajectory={**records[0]["trajectory"]})
-    scored["trajectory"]["valid"] = [None] + scored["trajectory"]["valid"][1:]  # an undefined score: null
+    scored["trajectory"]["valid"] = [None, *scored["trajectory"]["valid"][1:]]  # an undefined score: null
     assert record_problems(json.loads(json.dumps(scored))) == []
     as_accuracy = {k: v for k, v in records[0].items() if k != "signal"}  # a score is no accuracy
     assert any("outside" in p for p in record_problems(as_accuracy))
