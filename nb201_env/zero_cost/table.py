@@ -102,10 +102,19 @@ def write_table(
             "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         }
     }
+    scope = f"all {NUM_ARCHS:,} NB201 cells" if complete else "NB201 cells (an unfinished build: NaN where not scored)"
     description = (
-        f"Zero-cost proxy scores of all {NUM_ARCHS:,} NB201 cells on {dataset}, computed by nb201_env at "
-        "initialisation from one minibatch (build key in the manifest)"
-        + ("" if complete else "; an unfinished build: cells not yet scored are NaN (each proxy's coverage is listed)")
+        f"Zero-cost proxy scores of {scope} on {dataset}, computed by nb201_env at initialisation from one "
+        "minibatch (build key in the manifest)"
+    )
+    extra["summary"] = (  # the line of `nb201 list`
+        f"Zero-cost proxy scores on {dataset}"
+        + (
+            ""
+            if complete
+            else f", an unfinished build: naswot {coverage['naswot']:,} of {NUM_ARCHS:,} cells, the network "
+            f"proxies {coverage['synflow']:,}"
+        )
     )
     with StoreWriter(out, name, description, overwrite=overwrite, extra=extra) as writer:
         writer.add_source(
