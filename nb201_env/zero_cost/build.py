@@ -211,10 +211,10 @@ def run_build(
         jobs = [job for job in jobs if job[1]]
     todo = [(a, tuple(n for n in names if (a, n) not in done)) for a, names in jobs]
     todo = [job for job in todo if job[1]]
+    total, finished = len(jobs), len(jobs) - len(todo)
     if config.limit is not None:
         todo = todo[: config.limit]
-    total, finished = len(jobs), len(jobs) - len(todo)
-    log.info("zero-cost build %s: %d of %d jobs cached, %d to do", cache.key, finished, total, len(todo))
+    log.info("zero-cost build %s: %d of %d jobs cached, %d to do now", cache.key, finished, total, len(todo))
     for rows in _results(todo, batch, config):
         cache.put(rows)
         finished += 1
