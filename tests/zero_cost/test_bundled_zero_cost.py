@@ -55,3 +55,13 @@ def test_the_scores_are_computed_again_from_the_shared_tarball() -> None:
     for index, proxy, stored in ((cell, "naswot", naswot[cell]), (rep, "synflow", synflow[rep])):
         again = score(index, batch, build["seed"], (proxy,)).scores[proxy]
         assert again == pytest.approx(stored, rel=1e-4), (index, proxy)  # float rounding may differ by processor
+
+
+def test_the_manual_example_runs_as_written(capsys) -> None:
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "zero-cost.md").read_text()
+    block = page.split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(block, "docs/zero-cost.md example", "exec"), {})
+    arch, accuracy = capsys.readouterr().out.split()
+    assert 0 <= int(arch) < NUM_ARCHS and 10.0 < float(accuracy) <= 100.0
