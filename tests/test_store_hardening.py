@@ -122,7 +122,7 @@ SHIPPED = sorted((Path(nb201_env.__file__).parent / "data").glob("*.store"))
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
 def test_every_shipped_store_opens_and_verifies(path: Path) -> None:
     store = Store(path, verify="full")  # seal, keys, names, sizes, headers and every checksum
-    assert store.records and store.manifest.name
+    assert (store.records or store.stats) and store.manifest.name  # a zero-cost table holds stats only
 
 
 def test_at_least_one_store_is_shipped() -> None:
