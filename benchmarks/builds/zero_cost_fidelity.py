@@ -108,8 +108,10 @@ def fidelity_rows(
         archs = np.array(sorted(scores))
         s = np.array([scores[a][0] for a in archs])
         cost = np.median([v[1] for v in cache[proxy].values()])
-        ok = np.isfinite(s)  # undefined scores rank last in search; here they are left out, as the papers do
+        ok = np.isfinite(s)  # undefined scores: left out here, and ranked last (as the evaluator ranks them) below
         rho = abs(spearman(s[ok], accuracy[archs[ok]]))
+        last = np.where(ok, s, np.min(s[ok], initial=0.0) - 1.0)
+        rho_last = abs(spearman(last, accuracy[archs]))
         tau = kendall(s[ok], accuracy[archs[ok]])
         seeds = ""
         if pair is not None and proxy in pair:
@@ -124,8 +126,8 @@ def fidelity_rows(
             both = ok & np.isfinite(published_v1[archs])
             v1 = f"{spearman(s[both], published_v1[archs][both]):.3f}"
         rows.append(
-            f"| {proxy} | {ok.sum()} | {len(s) - ok.sum()} | {rho:.3f} | {tau:+.3f} | {published} | {seeds} | "
-            f"{cost:.3f} | {v1} |"
+            f"| {proxy} | {ok.sum()} | {len(s) - ok.sum()} | {rho:.3f} | {rho_last:.3f} | {tau:+.3f} | {published} | "
+            f"{seeds} | {cost:.3f} | {v1} |"
         )
     return rows
 
@@ -141,10 +143,11 @@ def main(argv: list[str] | None = None) -> None:
     pair = read_cache(args.seed_pair) if args.seed_pair else None
     v1 = read_published_v1(args.published_v1) if args.published_v1 else None
     print(
-        "| proxy | scored | undefined | abs Spearman | Kendall tau | published Spearman | seed-to-seed Spearman "
+        "| proxy | scored | undefined | abs Spearman | abs Spearman, undefined last | Kendall tau | published Spearman "
+        "| seed-to-seed Spearman "
         "| median CPU s | Spearman vs NASWOT v1 published |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(fidelity_rows(read_cache(args.cache), pair, accuracy, v1)))
     if v1 is not None:
         ok = np.isfinite(v1)
