@@ -93,11 +93,12 @@ def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
 
 
 def read_column(path: Path, column: str) -> np.ndarray:
-    """Return one CSV column as a float array indexed by ``arch_index``."""
+    """Return one CSV column as a float array indexed by ``arch_index`` (NaN where a row or its cell is empty)."""
     values = np.full(15625, np.nan)
     with open(path, newline="") as handle:
         for row in csv.DictReader(handle):
-            values[int(row["arch_index"])] = float(row[column])
+            if row[column]:
+                values[int(row["arch_index"])] = float(row[column])
     return values
 
 
@@ -108,10 +109,8 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
         order = np.argsort(x, kind="mergesort")
         r = np.empty(len(x))
         r[order] = np.arange(len(x), dtype=float)
-        for value in np.unique(x):  # average the ranks of ties
-            tied = x == value
-            r[tied] = r[tied].mean()
-        return r
+        _, tie, counts = np.unique(x, return_inverse=True, return_counts=True)
+        return (np.bincount(tie, weights=r) / counts)[tie]  # ties share their mean rank
 
     ra, rb = ranks(np.asarray(a)), ranks(np.asarray(b))
     return float(np.corrcoef(ra, rb)[0, 1])

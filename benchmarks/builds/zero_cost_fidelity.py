@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.common import read_column, spearman
 from nb201_env.benchmark import Benchmark
 from nb201_env.space import NUM_ARCHS
 from nb201_env.zero_cost.build import CLASS_PROXIES, group_representatives, score_groups
@@ -63,20 +64,6 @@ def spread(scores: dict[int, tuple[float, float, float]], proxy: str) -> dict[in
     return {a: scores[int(reps[groups[a]])] for a in range(NUM_ARCHS) if int(reps[groups[a]]) in scores}
 
 
-def ranks(x: np.ndarray) -> np.ndarray:
-    """Return average ranks (ties share their mean rank), as Spearman's rho needs."""
-    order = np.argsort(x, kind="stable")
-    r = np.empty(len(x))
-    r[order] = np.arange(len(x), dtype=float)
-    values, inverse = np.unique(x, return_inverse=True)
-    sums = np.bincount(inverse, weights=r)
-    return (sums / np.bincount(inverse))[inverse]
-
-
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.corrcoef(ranks(a), ranks(b))[0, 1])
-
-
 def kendall(a: np.ndarray, b: np.ndarray) -> float:
     from scipy.stats import kendalltau  # the [stats] extra; tau-b, O(n log n)
 
@@ -85,14 +72,7 @@ def kendall(a: np.ndarray, b: np.ndarray) -> float:
 
 def read_published_v1(path: Path) -> np.ndarray:
     """Return the NASWOT authors' first-version score of every architecture (NaN where they published none)."""
-    import csv
-
-    scores = np.full(NUM_ARCHS, np.nan)
-    with path.open(newline="") as f:
-        for row in csv.DictReader(f):
-            if row["naswot_score_v1"]:
-                scores[int(row["arch_index"])] = float(row["naswot_score_v1"])
-    return scores
+    return read_column(path, "naswot_score_v1")
 
 
 def fidelity_rows(

@@ -146,13 +146,7 @@ def run_task(task: Task) -> dict[str, Any]:
     else:
         result = _simulate_cluster(task, module, args, spec.cluster_searcher())
         objectives = None
-    out = record(task, result, time.perf_counter() - start, objectives)
-    if getattr(module, "SIGNAL", "accuracy") == "score":  # best_valid and trajectory.valid hold proxy scores
-        out["signal"] = "score"  # undefined scores (-inf, ranked last) are written null: the file is strict JSON
-        out["trajectory"]["valid"] = [v if math.isfinite(v) else None for v in out["trajectory"]["valid"]]
-        if out["best_valid"] is not None and not math.isfinite(out["best_valid"]):
-            out["best_valid"] = None
-    return out
+    return record(task, result, time.perf_counter() - start, objectives, getattr(module, "SIGNAL", "accuracy"))
 
 
 def _test_accuracies(arch: int, schedule: int | None) -> tuple[dict[str, float | None], dict[str, str]]:
@@ -168,11 +162,23 @@ def _test_accuracies(arch: int, schedule: int | None) -> tuple[dict[str, float |
     return out, splits
 
 
-def record(task: Task, result: SearchResult, wall: float, objectives: Any = None) -> dict[str, Any]:
-    """Return the JSONL record of a finished search run."""
+def record(
+    task: Task, result: SearchResult, wall: float, objectives: Any = None, signal: str = "accuracy"
+) -> dict[str, Any]:
+    """Return the JSONL record of a finished search run.
+
+    With ``signal="score"`` (zero-cost agents) ``best_valid`` and ``trajectory.valid`` hold proxy scores, marked so
+    by ``"signal": "score"``; undefined scores (-inf, ranked last) are written null, as the file is strict JSON.
+    """
     p, bench = task.protocol, _bench()
     test, splits = _test_accuracies(int(result.best_arch), p.test_schedule) if result.best_arch >= 0 else ({}, {})
+    valid = np.round(result.valid_accuracy, 4).tolist()
+    best_valid = float(result.valid_accuracy[result.archs == result.best_arch].max()) if result.evaluations else None
+    if signal == "score":
+        valid = [v if math.isfinite(v) else None for v in valid]
+        best_valid = best_valid if best_valid is not None and math.isfinite(best_valid) else None
     return {
+        **({"signal": "score"} if signal == "score" else {}),
         **({"objectives": list(objectives)} if objectives else {}),
         **({"workers": task.workers} if task.workers is not None else {}),
         "agent": task.agent,
@@ -185,9 +191,7 @@ def record(task: Task, result: SearchResult, wall: float, objectives: Any = None
         "benchmark": bench.name,
         "benchmark_kind": bench.store.manifest.extra.get("kind", "recorded"),
         "best_arch": int(result.best_arch),
-        "best_valid": float(result.valid_accuracy[result.archs == result.best_arch].max())
-        if result.evaluations
-        else None,
+        "best_valid": best_valid,
         "evaluations": result.evaluations,
         "clock": float(result.times[-1]) if result.evaluations else 0.0,
         "test": test,
@@ -195,7 +199,7 @@ def record(task: Task, result: SearchResult, wall: float, objectives: Any = None
         "trajectory": {
             "time": np.round(result.times, 3).tolist(),
             "arch": result.archs.tolist(),
-            "valid": np.round(result.valid_accuracy, 4).tolist(),
+            "valid": valid,
             "epoch": result.epochs.tolist(),  # the fidelity of each evaluation (multi-fidelity agents vary it)
         },
         "settings": result.settings,
